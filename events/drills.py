@@ -1,0 +1,126 @@
+"""Drills context: backgammon drill series generated in batches (drill-batched-generation.md).
+
+Keyed by the series artifact, so a series' batch requests, completions and
+deadlines stay in order on one partition.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Self
+
+from pydantic import AwareDatetime, Field, JsonValue, model_validator
+
+from events.catalog import event
+from events.common import GenerationUsage, Identifier, Model
+from events.envelope import Payload
+from events.topics import Context
+
+__all__ = [
+    "BatchCompleted",
+    "BatchContext",
+    "BatchPrompts",
+    "BatchRequested",
+    "CandidateMove",
+    "GamePhase",
+    "SeededPosition",
+]
+
+
+class GamePhase(StrEnum):
+    OPENING = "OPENING"
+    EARLY = "EARLY"
+    MIDDLE = "MIDDLE"
+    BEAROFF = "BEAROFF"
+
+
+class CandidateMove(Model):
+    """One of the engine's ranked plays for a position and roll."""
+
+    rank: int = Field(ge=1)
+    move: str = Field(min_length=1, max_length=64, description="e.g. '8/5 6/5'")
+    equity: float
+    equity_loss: float = Field(ge=0, description="equity given up against the best play")
+
+
+class SeededPosition(Model):
+    """A position from the position library, with the engine's ground truth."""
+
+    position_id: str = Field(min_length=1, max_length=32, description="GNU Backgammon position id")
+    dice: tuple[int, int]
+    phase: GamePhase
+    candidate_moves: list[CandidateMove] = Field(min_length=1)
+    created_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not all(1 <= d <= 6 for d in self.dice):
+            raise ValueError("dice must be between 1 and 6")
+        ranks = [m.rank for m in self.candidate_moves]
+        if ranks != sorted(ranks) or len(set(ranks)) != len(ranks):
+            raise ValueError("candidate_moves must be ordered by unique rank")
+        return self
+
+
+class BatchPrompts(Model):
+    system_prompt: str = Field(min_length=1)
+    user_prompt_template: str = Field(min_length=1)
+
+
+class BatchContext(Model):
+    """What every batch of a series shares: the teaching material and prompts."""
+
+    mental_model: dict[str, JsonValue]
+    curriculum: dict[str, JsonValue]
+    guru_profile: dict[str, JsonValue] | None = None
+    prompts: BatchPrompts
+
+
+@event("batch-requested", context=Context.DRILLS, key="artifact_id")
+class BatchRequested(Payload):
+    """The series orchestrator asks a batch worker for one batch of drills.
+
+    The worker generates exactly ``len(drill_indices)`` drills from
+    ``positions`` only, independently of the other batches.
+    """
+
+    artifact_id: uuid.UUID
+    project_id: Identifier
+    engine_id: Identifier = "gnubg"
+    batch_index: int = Field(ge=0)
+    total_batches: int = Field(ge=1)
+    drill_indices: list[int] = Field(min_length=1)
+    positions: list[SeededPosition] = Field(min_length=1)
+    context: BatchContext
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.batch_index >= self.total_batches:
+            raise ValueError("batch_index must be below total_batches")
+        if len(set(self.drill_indices)) != len(self.drill_indices):
+            raise ValueError("drill_indices must be unique")
+        if min(self.drill_indices) < 0:
+            raise ValueError("drill_indices must not be negative")
+        return self
+
+
+@event("batch-completed", context=Context.DRILLS, key="artifact_id")
+class BatchCompleted(Payload):
+    """A batch worker finished a batch, successfully or after its retries ran out."""
+
+    artifact_id: uuid.UUID
+    batch_index: int = Field(ge=0)
+    success: bool
+    drills_generated: int = Field(ge=0)
+    error: str | None = Field(default=None, max_length=2000)
+    retry_count: int = Field(ge=0)
+    usage: GenerationUsage | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not self.success and not self.error:
+            raise ValueError("a failed batch must carry its error")
+        if not self.success and self.drills_generated:
+            raise ValueError("a failed batch generated no drills")
+        return self

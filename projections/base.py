@@ -1,0 +1,98 @@
+"""The projection contract and the checkpoint table shared by all projectors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import BigInteger, Column, Integer, String, Table, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from events import Envelope, TopicNames
+from services.bus.consumer import Delivery
+from projections.db import METADATA
+
+__all__ = [
+    "CHECKPOINTS",
+    "Applied",
+    "Projection",
+    "load_checkpoints",
+    "save_checkpoints",
+]
+
+# next_offset: the first offset not yet applied, per (projection, topic, partition).
+CHECKPOINTS = Table(
+    "projection_checkpoints",
+    METADATA,
+    Column("projection", String(100), primary_key=True),
+    Column("topic", String(255), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("next_offset", BigInteger, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """A record to fold: the delivery and, for projections that decode, its event."""
+
+    delivery: Delivery
+    event: Envelope | None
+
+    @property
+    def envelope(self) -> Envelope:
+        if self.event is None:
+            raise ValueError("this projection reads raw records")
+        return self.event
+
+
+class Projection(Protocol):
+    """Folds events into read-model tables.
+
+    ``apply`` runs inside the projector's transaction, beside the checkpoint
+    update; it must tolerate an event_id it has already seen (a duplicate
+    published twice) and depend on nothing but the events, so a replay gives
+    the same rows.
+    """
+
+    name: str
+    decodes: bool  # False: gets raw records (dead letters)
+    tables: Sequence[Table]
+    volatile_columns: frozenset[str]  # left out of checksums (e.g. projected_at)
+
+    def topics(self, names: TopicNames) -> list[str]: ...
+
+    def wants(self, event_type: str | None) -> bool: ...
+
+    async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None: ...
+
+
+async def load_checkpoints(
+    conn: AsyncConnection, projection: str, *, lock: bool = False
+) -> dict[tuple[str, int], int]:
+    stmt = select(CHECKPOINTS.c.topic, CHECKPOINTS.c.partition, CHECKPOINTS.c.next_offset).where(
+        CHECKPOINTS.c.projection == projection
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    rows = (await conn.execute(stmt)).all()
+    return {(r.topic, r.partition): r.next_offset for r in rows}
+
+
+async def save_checkpoints(
+    conn: AsyncConnection, projection: str, offsets: dict[tuple[str, int], int]
+) -> None:
+    if not offsets:
+        return
+    stmt = insert(CHECKPOINTS).values(
+        [
+            {"projection": projection, "topic": t, "partition": p, "next_offset": o}
+            for (t, p), o in offsets.items()
+        ]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["projection", "topic", "partition"],
+        set_={"next_offset": stmt.excluded.next_offset},
+    )
+    await conn.execute(stmt)

@@ -1,0 +1,104 @@
+"""Dead letters read model: what could not be processed, by whom, why, and its bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from events import TopicNames, header
+from projections.base import Applied
+from projections.db import METADATA
+from services.runtime.dead_letters import read_dead_letter
+
+__all__ = ["DEAD_LETTERS", "DeadLettersProjection"]
+
+DEAD_LETTERS = Table(
+    "dead_letters",
+    METADATA,
+    Column("dlq_topic", String(255), primary_key=True),
+    Column("dlq_partition", Integer, primary_key=True),
+    Column("dlq_offset", BigInteger, primary_key=True),
+    Column("agent", String(100), nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("source_topic", String(255), nullable=False),
+    Column("source_partition", Integer, nullable=False),
+    Column("source_offset", BigInteger, nullable=False),
+    Column("event_type", String(100)),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Column("key", LargeBinary),
+    Column("original", LargeBinary, nullable=False),
+    # The same failure reported twice (a redelivered batch) is one dead letter.
+    UniqueConstraint("agent", "source_topic", "source_partition", "source_offset"),
+)
+
+
+class DeadLettersProjection:
+    name = "dead_letters"
+    decodes = False
+    tables = (DEAD_LETTERS,)
+    volatile_columns: frozenset[str] = frozenset()
+
+    def topics(self, names: TopicNames) -> list[str]:
+        return names.all_dlq()
+
+    def wants(self, event_type: str | None) -> bool:
+        return True
+
+    async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
+        rows = []
+        for item in batch:
+            d = item.delivery
+            where = {"dlq_topic": d.topic, "dlq_partition": d.partition, "dlq_offset": d.offset}
+            try:
+                info = read_dead_letter(d)
+            except ValueError as exc:
+                # Not written by our runtime. Keep it here rather than dead-lettering
+                # a dead letter onto the topic it came from.
+                rows.append(
+                    where
+                    | {
+                        "agent": "unknown",
+                        "kind": "malformed_dead_letter",
+                        "reason": str(exc),
+                        "source_topic": d.topic,
+                        "source_partition": d.partition,
+                        "source_offset": d.offset,
+                        "event_type": header(d.headers, "event_type"),
+                        "failed_at": datetime.fromtimestamp(0, UTC),
+                        "key": d.key,
+                        "original": d.value or b"",
+                    }
+                )
+                continue
+            rows.append(
+                where
+                | {
+                    "agent": info.agent,
+                    "kind": info.kind,
+                    "reason": info.reason,
+                    "source_topic": info.source_topic,
+                    "source_partition": info.source_partition,
+                    "source_offset": info.source_offset,
+                    "event_type": info.event_type,
+                    "failed_at": info.failed_at,
+                    "key": d.key,
+                    "original": info.original,
+                }
+            )
+        if rows:
+            await conn.execute(insert(DEAD_LETTERS).on_conflict_do_nothing(), rows)

@@ -1,0 +1,21 @@
+"""Every projection by name."""
+
+from __future__ import annotations
+
+from projections.base import Projection
+from projections.dead_letters import DeadLettersProjection
+from projections.learning import LearningProjection
+
+__all__ = ["PROJECTIONS", "get_projection"]
+
+PROJECTIONS: dict[str, Projection] = {
+    p.name: p for p in (LearningProjection(), DeadLettersProjection())
+}
+
+
+def get_projection(name: str) -> Projection:
+    try:
+        return PROJECTIONS[name]
+    except KeyError:
+        known = ", ".join(sorted(PROJECTIONS))
+        raise KeyError(f"unknown projection {name!r} (known: {known})") from None

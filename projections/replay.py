@@ -1,0 +1,146 @@
+"""Rebuild a read model from offset 0 into fresh tables, then swap them in atomically.
+
+The rebuild runs in its own schema while the live projector keeps serving.
+The swap moves the live tables out and the rebuilt ones in, and replaces the
+projection's checkpoints, in one transaction under the projection's advisory
+lock; the live projector then rewinds to the rebuilt checkpoints and catches up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from projections.base import CHECKPOINTS, Projection
+from projections.db import create_schema, in_schema, schema_of
+from projections.runner import fold_batch, lock_projection
+from services.bus.consumer import Delivery, consumer_config
+from services.bus.producer import Publisher
+from services.runtime.dead_letters import DeadLetter
+from services.settings import Settings
+
+__all__ = ["RebuildResult", "rebuild", "swap_in"]
+
+log = structlog.get_logger(__name__)
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    projection: str
+    events: int
+    applied: int
+    dead_letters: int
+
+
+def _rebuild_schema(live: str, projection: Projection) -> str:
+    return f"{live}__rebuild_{projection.name}"[:63]
+
+
+async def rebuild(
+    projection: Projection,
+    *,
+    settings: Settings,
+    engine: AsyncEngine,
+    publisher: Publisher,
+    progress: Progress | None = None,
+) -> RebuildResult:
+    live = schema_of(engine)
+    scratch = _rebuild_schema(live, projection)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{scratch}" CASCADE'))
+        await create_schema(conn, scratch, [*projection.tables, CHECKPOINTS])
+        await create_schema(conn, live, [*projection.tables, CHECKPOINTS])
+    target = in_schema(engine, scratch)
+
+    async def send_dead(dead: list[DeadLetter]) -> None:
+        for d in dead:
+            await publisher.send_raw(d.topic, d.key, d.value, d.headers)
+
+    reader = AIOKafkaConsumer(**consumer_config(settings, None))
+    await reader.start()
+    events = applied = dead_count = 0
+    try:
+        tps = [
+            TopicPartition(topic, p)
+            for topic in projection.topics(settings.topics())
+            for p in sorted(await _partitions(reader, topic))
+        ]
+        reader.assign(tps)
+        ends: dict[TopicPartition, int] = await reader.end_offsets(tps)
+        total = sum(ends.values())
+        await reader.seek_to_beginning(*tps)
+        remaining = {tp for tp, end in ends.items() if end > 0}
+        gaps: dict[TopicPartition, int] = {}
+        if progress:
+            progress(0, total)
+        while remaining:
+            fetched = await reader.getmany(*remaining, timeout_ms=500, max_records=10_000)
+            batch = {
+                tp: [Delivery.from_record(r) for r in recs if r.offset < ends[tp]]
+                for tp, recs in fetched.items()
+            }
+            batch = {tp: ds for tp, ds in batch.items() if ds}
+            if not batch:
+                continue
+            result = await fold_batch(
+                target,
+                projection,
+                batch,
+                topics=settings.topics(),
+                send_dead=send_dead,
+                gaps_seen=gaps,
+            )
+            applied += result.applied
+            dead_count += len(result.dead)
+            for tp, ds in batch.items():
+                events += len(ds)
+                if ds[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
+            if progress:
+                progress(events, total)
+    finally:
+        await reader.stop()
+    await swap_in(engine, projection, scratch)
+    log.info("projection.rebuilt", projection=projection.name, events=events, applied=applied)
+    return RebuildResult(projection.name, events, applied, dead_count)
+
+
+async def _partitions(reader: AIOKafkaConsumer, topic: str) -> set[int]:
+    await reader.topics()  # refreshes the metadata
+    parts = reader.partitions_for_topic(topic)
+    if not parts:
+        raise RuntimeError(f"topic {topic} does not exist")
+    return set(parts)
+
+
+async def swap_in(engine: AsyncEngine, projection: Projection, scratch: str) -> None:
+    """Atomically replace the live tables and checkpoints with the rebuilt ones."""
+    live = schema_of(engine)
+    old = f"{live}__old_{projection.name}"[:63]
+    async with engine.begin() as conn:
+        await lock_projection(conn, live, projection)
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{old}" CASCADE'))
+        await conn.execute(text(f'CREATE SCHEMA "{old}"'))
+        for table in projection.tables:
+            await conn.execute(text(f'ALTER TABLE "{live}"."{table.name}" SET SCHEMA "{old}"'))
+            await conn.execute(text(f'ALTER TABLE "{scratch}"."{table.name}" SET SCHEMA "{live}"'))
+        await conn.execute(
+            text(f'DELETE FROM "{live}".projection_checkpoints WHERE projection = :p'),
+            {"p": projection.name},
+        )
+        await conn.execute(
+            text(
+                f'INSERT INTO "{live}".projection_checkpoints '
+                f'SELECT * FROM "{scratch}".projection_checkpoints WHERE projection = :p'
+            ),
+            {"p": projection.name},
+        )
+        await conn.execute(text(f'DROP SCHEMA "{old}" CASCADE'))
+        await conn.execute(text(f'DROP SCHEMA "{scratch}" CASCADE'))

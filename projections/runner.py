@@ -1,0 +1,268 @@
+"""The projector: folds batches into read models, checkpoint in the same transaction.
+
+Postgres, not the consumer group, owns the position: every batch reads the
+checkpoints under an advisory lock, skips what is already applied, rewinds a
+partition whose batch starts past its checkpoint (after a rebuild was swapped
+in, or the database was reset), and stores the new checkpoints with the rows.
+Redelivery and restarts therefore never double-apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from events import CATALOG, EventError, TopicNames, decode, header
+from projections.base import CHECKPOINTS, Applied, Projection, load_checkpoints, save_checkpoints
+from projections.db import create_schema, schema_of
+from services.bus.consumer import Delivery, consumer_config
+from services.bus.producer import Publisher
+from services.runtime.dead_letters import DeadLetter, dead_letter_for
+from services.runtime.errors import is_retryable
+from services.runtime.handler import RetryPolicy
+from services.runtime.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLE_SECONDS
+from services.settings import Settings
+
+__all__ = [
+    "FoldResult",
+    "Projector",
+    "agent_name",
+    "fold_batch",
+    "lock_projection",
+    "setup_tables",
+]
+
+log = structlog.get_logger(__name__)
+
+Batch = dict[TopicPartition, list[Delivery]]
+SendDead = Callable[[list[DeadLetter]], Awaitable[None]]
+
+
+def agent_name(projection: Projection) -> str:
+    return f"projection.{projection.name}"
+
+
+async def setup_tables(engine: AsyncEngine, projection: Projection) -> None:
+    async with engine.begin() as conn:
+        await create_schema(conn, schema_of(engine), [*projection.tables, CHECKPOINTS])
+
+
+@dataclass
+class FoldResult:
+    applied: int = 0
+    rewind: dict[TopicPartition, int] = field(default_factory=dict)
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+async def lock_projection(conn: AsyncConnection, schema: str, projection: Projection) -> None:
+    """Serialise writers of one projection in one schema (folds and the swap)."""
+    key = f"{schema}.{projection.name}"
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+
+
+async def _apply_isolating(
+    conn: AsyncConnection, projection: Projection, items: list[Applied]
+) -> list[tuple[Applied, Exception]]:
+    """Apply the batch; if it fails for good, apply event by event and report the poison."""
+    if not items:
+        return []
+    try:
+        async with conn.begin_nested():
+            await projection.apply(conn, items)
+        return []
+    except Exception as exc:
+        if is_retryable(exc):
+            raise
+    failures: list[tuple[Applied, Exception]] = []
+    for item in items:
+        try:
+            async with conn.begin_nested():
+                await projection.apply(conn, [item])
+        except Exception as exc:
+            if is_retryable(exc):
+                raise
+            failures.append((item, exc))
+    return failures
+
+
+async def fold_batch(
+    engine: AsyncEngine,
+    projection: Projection,
+    batch: Batch,
+    *,
+    topics: TopicNames,
+    send_dead: SendDead,
+    gaps_seen: dict[TopicPartition, int] | None = None,
+) -> FoldResult:
+    """Apply one fetched batch in one transaction with its checkpoints."""
+    result = FoldResult()
+    agent = agent_name(projection)
+
+    def dead(d: Delivery, kind: str, reason: str) -> None:
+        DEAD_LETTERS.labels(agent, kind).inc()
+        result.dead.append(dead_letter_for(d, topics=topics, agent=agent, kind=kind, reason=reason))
+
+    async with engine.begin() as conn:
+        await lock_projection(conn, schema_of(engine), projection)
+        checkpoints = await load_checkpoints(conn, projection.name)
+        advanced: dict[tuple[str, int], int] = {}
+        items: list[Applied] = []
+        for tp, deliveries in batch.items():
+            start = checkpoints.get((tp.topic, tp.partition), 0)
+            first = deliveries[0].offset
+            if first > start and (gaps_seen is None or gaps_seen.get(tp) != start):
+                result.rewind[tp] = start
+                if gaps_seen is not None:
+                    gaps_seen[tp] = start
+                continue
+            fresh = [d for d in deliveries if d.offset >= start]
+            if not fresh:
+                continue
+            advanced[(tp.topic, tp.partition)] = fresh[-1].offset + 1
+            for d in fresh:
+                if not projection.decodes:
+                    items.append(Applied(d, None))
+                    continue
+                etype = header(d.headers, "event_type")
+                if etype in CATALOG and not projection.wants(etype):
+                    continue
+                try:
+                    event = decode(d.value, CATALOG)
+                except EventError as exc:
+                    dead(d, exc.kind, exc.reason)
+                    continue
+                if projection.wants(event.event_type):
+                    items.append(Applied(d, event))
+        for item, exc in await _apply_isolating(conn, projection, items):
+            dead(item.delivery, "handler_failed", f"{type(exc).__name__}: {exc}")
+        # Dead letters are acknowledged before the checkpoint commits: a crash
+        # in between re-sends them, and the dead-letter read model dedupes.
+        if result.dead:
+            await send_dead(result.dead)
+        await save_checkpoints(conn, projection.name, advanced)
+        result.applied = len(items)
+    return result
+
+
+class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, projector: Projector) -> None:
+        self.projector = projector
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        await self.projector.seek_to_checkpoints(list(assigned))
+
+
+class Projector:
+    """Runs one projection as a batched consumer."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        *,
+        settings: Settings,
+        engine: AsyncEngine,
+        publisher: Publisher,
+    ) -> None:
+        self.projection = projection
+        self.settings = settings
+        self.engine = engine
+        self.publisher = publisher
+        self.topics = settings.topics()
+        self.policy = RetryPolicy(None, settings.retry_base_delay_s, settings.retry_max_delay_s)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._gaps: dict[TopicPartition, int] = {}
+        self.ready = asyncio.Event()
+
+    @property
+    def group_id(self) -> str:
+        return f"{self.settings.topic_prefix}.{agent_name(self.projection)}"
+
+    async def send_dead(self, dead: list[DeadLetter]) -> None:
+        await asyncio.gather(
+            *(self.publisher.send_raw(d.topic, d.key, d.value, d.headers) for d in dead)
+        )
+
+    async def seek_to_checkpoints(self, assigned: list[TopicPartition]) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        async with self.engine.connect() as conn:
+            checkpoints = await load_checkpoints(conn, self.projection.name)
+        for tp in assigned:
+            consumer.seek(tp, checkpoints.get((tp.topic, tp.partition), 0))
+        self.ready.set()
+
+    async def _fold_with_retry(self, batch: Batch) -> FoldResult:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await fold_batch(
+                    self.engine,
+                    self.projection,
+                    batch,
+                    topics=self.topics,
+                    send_dead=self.send_dead,
+                    gaps_seen=self._gaps,
+                )
+            except Exception as exc:
+                if not is_retryable(exc) or self.policy.exhausted(attempt):
+                    raise
+                delay = self.policy.delay(attempt)
+                log.warning(
+                    "projection.retry",
+                    projection=self.projection.name,
+                    attempt=attempt,
+                    delay_s=round(delay, 3),
+                    reason=f"{type(exc).__name__}: {exc}",
+                )
+                await asyncio.sleep(delay)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await setup_tables(self.engine, self.projection)
+        consumer = AIOKafkaConsumer(**consumer_config(self.settings, self.group_id))
+        self._consumer = consumer
+        await consumer.start()
+        consumer.subscribe(self.projection.topics(self.topics), listener=_SeekToCheckpoint(self))
+        name = agent_name(self.projection)
+        log.info("projection.started", projection=self.projection.name, group=self.group_id)
+        try:
+            while not stop.is_set():
+                fetched = await consumer.getmany(
+                    timeout_ms=self.settings.batch_timeout_ms,
+                    max_records=self.settings.batch_max_records,
+                )
+                if not fetched:
+                    continue
+                batch = {
+                    tp: [Delivery.from_record(r) for r in recs] for tp, recs in fetched.items()
+                }
+                with HANDLE_SECONDS.labels(name).time():
+                    result = await self._fold_with_retry(batch)
+                for tp, offset in result.rewind.items():
+                    log.info("projection.rewind", projection=self.projection.name, tp=str(tp), to=offset)
+                    consumer.seek(tp, offset)
+                done = {tp: ds[-1].offset + 1 for tp, ds in batch.items() if tp not in result.rewind}
+                for tp, ds in batch.items():
+                    if tp not in result.rewind:
+                        EVENTS_CONSUMED.labels(name, tp.topic).inc(len(ds))
+                if done:
+                    # Informational (lag in Redpanda Console); Postgres holds the truth.
+                    try:
+                        await consumer.commit(done)
+                    except KafkaError as exc:
+                        log.info("projection.commit_skipped", reason=str(exc))
+        finally:
+            await consumer.stop()
+            self._consumer = None
+            log.info("projection.stopped", projection=self.projection.name)

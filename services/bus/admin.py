@@ -1,0 +1,68 @@
+"""Topic administration: create what is missing at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+
+from services.settings import Settings
+
+__all__ = ["ensure_topics", "wait_for_broker"]
+
+log = structlog.get_logger(__name__)
+
+# Domain topics are the source of truth: they never expire.
+_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
+async def wait_for_broker(bootstrap: str, timeout_s: float = 30.0) -> None:
+    """Return once the broker answers metadata requests."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except KafkaConnectionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+        finally:
+            await admin.close()
+
+
+async def ensure_topics(settings: Settings, extra: list[str] | None = None) -> list[str]:
+    """Create every domain and DLQ topic (and ``extra``) that does not exist yet.
+
+    Returns the names created.
+    """
+    names = settings.topics()
+    wanted = names.all_domain() + names.all_dlq() + list(extra or [])
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if not missing:
+            return []
+        new = [
+            NewTopic(
+                t,
+                num_partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication,
+                topic_configs=_FOREVER,
+            )
+            for t in missing
+        ]
+        try:
+            await admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass  # another worker won the race
+        log.info("topics.created", topics=missing, partitions=settings.topic_partitions)
+        return missing
+    finally:
+        await admin.close()

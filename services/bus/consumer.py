@@ -1,0 +1,59 @@
+"""Consumer configuration and the delivered-message type shared by the runners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from events import Envelope
+from services.settings import Settings
+
+__all__ = ["Delivery", "consumer_config"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message as consumed: where it came from, its bytes and, once decoded, its event."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+    envelope: Envelope | None = None
+
+    @classmethod
+    def from_record(cls, record: Any) -> Delivery:
+        return cls(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+            headers=tuple(record.headers or ()),
+        )
+
+    @property
+    def event(self) -> Envelope:
+        if self.envelope is None:
+            raise ValueError("delivery was not decoded")
+        return self.envelope
+
+
+def consumer_config(settings: Settings, group_id: str | None, **overrides: Any) -> dict[str, Any]:
+    """Consumer settings shared by every batched consumer: manual commits, earliest start."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap(),
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_partition_fetch_bytes": 4 * 1024 * 1024,
+        "fetch_max_bytes": 32 * 1024 * 1024,
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 1_000,
+        "max_poll_interval_ms": 300_000,
+        "isolation_level": "read_uncommitted",
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,174 @@
+"""Batched aiokafka consumer for high-volume handlers (the diagnoser, relays).
+
+Per fetched batch: each partition's messages go through the guard in order
+(partitions run concurrently, bounded), the outputs and dead letters are
+published and acknowledged, and only then are the offsets committed. A crash
+anywhere before the commit redelivers the batch; deterministic event ids make
+the re-emitted outputs duplicates that consumers drop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+from events import CATALOG, Envelope, EventError, decode, header
+from services.bus.consumer import Delivery, consumer_config
+from services.bus.producer import Publisher
+from services.runtime.dead_letters import DeadLetter
+from services.runtime.handler import EventHandler, Guard, Outcome, RetryPolicy, StatefulHandler
+from services.runtime.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED, HANDLE_SECONDS
+from services.settings import Settings
+
+__all__ = ["BatchRunner", "replay_partitions"]
+
+log = structlog.get_logger(__name__)
+
+
+async def replay_partitions(
+    settings: Settings,
+    partitions: dict[TopicPartition, int],
+    handler: StatefulHandler,
+) -> int:
+    """Feed ``handler.replay`` every event of each partition below the given offset."""
+    wanted = {tp: end for tp, end in partitions.items() if end > 0}
+    if not wanted:
+        return 0
+    reader = AIOKafkaConsumer(**consumer_config(settings, None))
+    await reader.start()
+    count = 0
+    try:
+        reader.assign(list(wanted))
+        await reader.seek_to_beginning(*wanted)
+        remaining = dict(wanted)
+        while remaining:
+            batch = await reader.getmany(*remaining, timeout_ms=500, max_records=5000)
+            for tp, records in batch.items():
+                end = remaining.get(tp)
+                if end is None:
+                    continue
+                for rec in records:
+                    if rec.offset >= end:
+                        break
+                    etype = header(rec.headers, "event_type")
+                    if handler.event_types is not None and etype not in handler.event_types:
+                        continue
+                    try:
+                        handler.replay(decode(rec.value, CATALOG))
+                    except EventError:
+                        continue  # was dead-lettered when first processed
+                    count += 1
+                if records and records[-1].offset + 1 >= end:
+                    remaining.pop(tp)
+    finally:
+        await reader.stop()
+    return count
+
+
+class _Rebuild(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: BatchRunner) -> None:
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        await self.runner.rebuild(list(assigned))
+
+
+class BatchRunner:
+    def __init__(
+        self,
+        handler: EventHandler,
+        *,
+        settings: Settings,
+        publisher: Publisher,
+        topics: Sequence[str],
+        group_id: str,
+    ) -> None:
+        self.handler = handler
+        self.settings = settings
+        self.publisher = publisher
+        self.topics = list(topics)
+        self.group_id = group_id
+        self.guard = Guard(
+            handler, topics=settings.topics(), policy=RetryPolicy.from_settings(settings)
+        )
+        self._consumer: AIOKafkaConsumer | None = None
+        self._sem = asyncio.Semaphore(settings.handler_concurrency)
+        self.ready = asyncio.Event()
+
+    async def rebuild(self, assigned: list[TopicPartition]) -> None:
+        if not isinstance(self.handler, StatefulHandler) or self._consumer is None:
+            self.ready.set()
+            return
+        started = time.perf_counter()
+        committed = {tp: (await self._consumer.committed(tp)) or 0 for tp in assigned}
+        self.handler.reset()
+        replayed = await replay_partitions(self.settings, committed, self.handler)
+        log.info(
+            "agent.state_rebuilt",
+            agent=self.handler.name,
+            partitions=len(assigned),
+            events=replayed,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        self.ready.set()
+
+    async def _partition(self, deliveries: list[Delivery]) -> list[Outcome]:
+        async with self._sem:
+            return [await self.guard.run(d) for d in deliveries]
+
+    async def process(self, batch: dict[TopicPartition, list[Delivery]]) -> None:
+        """Run one fetched batch through the guard and publish what it produced."""
+        with HANDLE_SECONDS.labels(self.handler.name).time():
+            results = await asyncio.gather(*(self._partition(ds) for ds in batch.values()))
+        outputs: list[Envelope] = []
+        dead: list[DeadLetter] = []
+        for outcomes in results:
+            for o in outcomes:
+                outputs.extend(o.outputs)
+                if o.dead is not None:
+                    dead.append(o.dead)
+        await asyncio.gather(
+            self.publisher.publish(outputs),
+            *(self.publisher.send_raw(d.topic, d.key, d.value, d.headers) for d in dead),
+        )
+        if outputs:
+            EVENTS_PUBLISHED.labels(self.handler.name).inc(len(outputs))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(**consumer_config(self.settings, self.group_id))
+        self._consumer = consumer
+        await consumer.start()
+        consumer.subscribe(self.topics, listener=_Rebuild(self))
+        log.info("agent.started", agent=self.handler.name, topics=self.topics, group=self.group_id)
+        try:
+            while not stop.is_set():
+                fetched = await consumer.getmany(
+                    timeout_ms=self.settings.batch_timeout_ms,
+                    max_records=self.settings.batch_max_records,
+                )
+                if not fetched:
+                    continue
+                batch = {
+                    tp: [Delivery.from_record(r) for r in records]
+                    for tp, records in fetched.items()
+                }
+                await self.process(batch)
+                offsets = {tp: ds[-1].offset + 1 for tp, ds in batch.items()}
+                await consumer.commit(offsets)
+                counts: dict[str, int] = defaultdict(int)
+                for tp, ds in batch.items():
+                    counts[tp.topic] += len(ds)
+                for topic, n in counts.items():
+                    EVENTS_CONSUMED.labels(self.handler.name, topic).inc(n)
+        finally:
+            await consumer.stop()
+            self._consumer = None
+            log.info("agent.stopped", agent=self.handler.name)

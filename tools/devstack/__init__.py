@@ -1,0 +1,1 @@
+"""The embedded dev stack: Tansu broker, Postgres, and a supervisor for the workers."""
