@@ -68,7 +68,7 @@ class Catalog:
             raise ValueError(f"{spec.event_type}: key field {spec.key_field!r} not in payload")
         spec.payload.event_type = spec.event_type
         spec.payload.event_version = spec.version
-        spec.payload.context = spec.context
+        spec.payload.event_context = spec.context
         spec.payload.key_field = spec.key_field
         self._specs[spec.event_type] = spec
 

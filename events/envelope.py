@@ -35,7 +35,7 @@ class Payload(BaseModel):
 
     event_type: ClassVar[str]
     event_version: ClassVar[int]
-    context: ClassVar[Context | None]
+    event_context: ClassVar[Context | None]
     key_field: ClassVar[str]
 
     def aggregate_key(self) -> str:

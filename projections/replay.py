@@ -20,6 +20,7 @@ from projections.base import CHECKPOINTS, Projection
 from projections.db import create_schema, in_schema, schema_of
 from projections.runner import fold_batch, lock_projection
 from services.bus.consumer import Delivery, consumer_config
+from services.bus.offsets import log_end_offsets
 from services.bus.producer import Publisher
 from services.runtime.dead_letters import DeadLetter
 from services.settings import Settings
@@ -72,8 +73,8 @@ async def rebuild(
             for topic in projection.topics(settings.topics())
             for p in sorted(await _partitions(reader, topic))
         ]
+        ends = await log_end_offsets(reader, tps)
         reader.assign(tps)
-        ends: dict[TopicPartition, int] = await reader.end_offsets(tps)
         total = sum(ends.values())
         await reader.seek_to_beginning(*tps)
         remaining = {tp for tp, end in ends.items() if end > 0}

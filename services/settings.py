@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,9 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "NLS_KAFKA_BOOTSTRAP_SERVERS"),
         description="Kafka bootstrap servers; unset means the embedded broker (nls dev up)",
+    )
+    broker_flavour: Literal["kafka", "tansu"] = Field(
+        default="kafka", description="tansu: the embedded broker, with its quirks worked around"
     )
     topic_prefix: str = "nls"
     topic_partitions: int = Field(default=4, ge=1, le=1024)
@@ -46,6 +50,11 @@ class Settings(BaseSettings):
     retry_max_attempts: int = Field(default=5, ge=1)
     retry_base_delay_s: float = Field(default=0.1, ge=0)
     retry_max_delay_s: float = Field(default=5.0, ge=0)
+    # Tansu answers a JoinGroup after about half the rebalance timeout, and a
+    # killed member is noticed after the session timeout: keep both short.
+    consumer_session_timeout_ms: int = Field(default=6000, ge=1000)
+    consumer_rebalance_timeout_ms: int = Field(default=2000, ge=500)
+    consumer_heartbeat_ms: int = Field(default=500, ge=100)
     saga_tick_s: float = Field(default=1.0, gt=0, description="how often saga deadlines are checked")
 
     # HTTP API -------------------------------------------------------------

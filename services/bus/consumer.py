@@ -50,8 +50,9 @@ def consumer_config(settings: Settings, group_id: str | None, **overrides: Any) 
         "auto_offset_reset": "earliest",
         "max_partition_fetch_bytes": 4 * 1024 * 1024,
         "fetch_max_bytes": 32 * 1024 * 1024,
-        "session_timeout_ms": 10_000,
-        "heartbeat_interval_ms": 1_000,
+        "session_timeout_ms": settings.consumer_session_timeout_ms,
+        "rebalance_timeout_ms": settings.consumer_rebalance_timeout_ms,
+        "heartbeat_interval_ms": settings.consumer_heartbeat_ms,
         "max_poll_interval_ms": 300_000,
         "isolation_level": "read_uncommitted",
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
@@ -11,21 +11,18 @@ from aiokafka import AIOKafkaProducer
 from events import Context, Envelope, TopicNames, encode
 from services.settings import Settings
 
-__all__ = ["EventPublisher", "Publisher", "RawRecord"]
-
-
-class RawRecord(Protocol):
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes]]
+__all__ = ["EventPublisher", "Publisher"]
 
 
 class Publisher(Protocol):
     """What agents need to publish. ``InMemoryPublisher`` in tests is the fake."""
 
     async def publish(self, events: Sequence[Envelope], *, context: Context | None = None) -> None:
-        """Publish and wait until the broker has acknowledged every event."""
+        """Publish and wait until the broker has acknowledged every event.
+
+        Each event goes to its payload's context topic; ``context`` is the topic
+        for infrastructure events that have none (saga deadlines).
+        """
 
     async def send_raw(
         self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
@@ -63,7 +60,7 @@ class EventPublisher:
         await self.stop()
 
     def topic_for(self, envelope: Envelope, context: Context | None = None) -> str:
-        ctx = context or envelope.payload.context
+        ctx = envelope.payload.event_context or context
         if ctx is None:
             raise ValueError(f"{envelope.event_type} needs an explicit context to publish on")
         return self._topics.domain(ctx)
@@ -78,10 +75,6 @@ class EventPublisher:
             futures.append(fut)
         if futures:
             await asyncio.gather(*futures)
-
-    async def publish_many(self, batches: Iterable[Sequence[Envelope]]) -> None:
-        for batch in batches:
-            await self.publish(batch)
 
     async def send_raw(
         self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]

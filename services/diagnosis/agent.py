@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from events import Envelope
 from events.learning import AnswerSubmitted
+from services.bus.consumer import Delivery
 from services.diagnosis.rules import LearnerHistory, Thresholds, decide, evolve
 
 __all__ = ["Diagnoser"]
@@ -33,7 +34,7 @@ class Diagnoser:
     def replay(self, event: Envelope) -> None:
         evolve(self._history(event.key), event.payload_as(AnswerSubmitted), event.occurred_at)
 
-    async def handle(self, event: Envelope) -> Sequence[Envelope]:
+    async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
         answer = event.payload_as(AnswerSubmitted)
         history = self._history(answer.learner_id)
         diagnosis = decide(history, answer, event.occurred_at, event.event_id, self.limits)

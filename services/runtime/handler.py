@@ -31,12 +31,15 @@ log = structlog.get_logger(__name__)
 
 @runtime_checkable
 class EventHandler(Protocol):
-    """Reacts to one event; returns the events it causes (published by the runner)."""
+    """Reacts to one event; returns the events it causes (published by the runner).
+
+    ``delivery`` says where the event sits in the log (sagas guard on offsets).
+    """
 
     name: str
     event_types: frozenset[str] | None  # None: every type
 
-    async def handle(self, event: Envelope) -> Sequence[Envelope]: ...
+    async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]: ...
 
 
 @runtime_checkable
@@ -140,7 +143,7 @@ class Guard:
         while True:
             attempt += 1
             try:
-                return Outcome(outputs=list(await self.handler.handle(event)))
+                return Outcome(outputs=list(await self.handler.handle(event, delivery)))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

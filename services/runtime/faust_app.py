@@ -1,0 +1,195 @@
+"""faust-streaming wiring for generator agents and sagas.
+
+One faust app (one consumer group, one worker process type) per agent group.
+Each agent iterates its topics' raw messages and hands every one to the same
+``Guard`` the batched runner uses: faust acks a message even when the agent
+raises, so the guard must never let a bad message escape. Saga state lives
+in a faust table (changelog-backed), and a timer publishes due deadlines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any
+
+import faust
+import structlog
+
+from events import utcnow
+from services.bus.consumer import Delivery
+from services.bus.producer import EventPublisher
+from services.runtime.handler import EventHandler, Guard, RetryPolicy
+from services.runtime.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
+from services.runtime.saga import Saga, SagaHandler, Stored, decode_stored, encode_stored
+from services.settings import Settings
+
+__all__ = ["FaustTableStore", "LazyPublisher", "build_app", "run_worker"]
+
+log = structlog.get_logger(__name__)
+
+
+class LazyPublisher:
+    """Starts the aiokafka publisher on first use, inside faust's event loop."""
+
+    def __init__(self, settings: Settings, client_id: str) -> None:
+        self._settings = settings
+        self._client_id = client_id
+        self._publisher: EventPublisher | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def _ready(self) -> EventPublisher:
+        if self._publisher is None:
+            self._lock = self._lock or asyncio.Lock()
+            async with self._lock:
+                if self._publisher is None:
+                    publisher = EventPublisher(self._settings, client_id=self._client_id)
+                    await publisher.start()
+                    self._publisher = publisher
+        return self._publisher
+
+    async def publish(self, events: Sequence[Any], *, context: Any = None) -> None:
+        if events:
+            await (await self._ready()).publish(events, context=context)
+
+    async def send_raw(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        await (await self._ready()).send_raw(topic, key, value, headers)
+
+    async def stop(self) -> None:
+        if self._publisher is not None:
+            await self._publisher.stop()
+            self._publisher = None
+
+
+class FaustTableStore:
+    """Saga state in a faust table: key = instance id, value = ``Stored`` as JSON."""
+
+    def __init__(self, table: Any, state_type: Any) -> None:
+        self.table = table
+        self.state_type = state_type
+
+    def get(self, instance_id: str) -> Stored | None:
+        raw = self.table.get(instance_id)
+        return decode_stored(raw, self.state_type) if raw is not None else None
+
+    def put(self, instance_id: str, stored: Stored) -> None:
+        self.table[instance_id] = encode_stored(stored)
+
+    def items(self) -> Iterator[tuple[str, Stored]]:
+        for key, raw in list(self.table.items()):
+            if raw is not None:
+                yield key, decode_stored(raw, self.state_type)
+
+
+class _App(faust.App):  # type: ignore[misc]
+    publisher: LazyPublisher
+
+    async def on_stop(self) -> None:
+        await self.publisher.stop()
+        await super().on_stop()
+
+
+def _headers(message: Any) -> tuple[tuple[str, bytes], ...]:
+    raw = message.headers or ()
+    items = raw.items() if isinstance(raw, dict) else raw
+    return tuple((k, v) for k, v in items)
+
+
+def build_app(
+    settings: Settings,
+    group: str,
+    *,
+    handlers: Sequence[tuple[EventHandler, Sequence[str]]] = (),
+    sagas: Sequence[Saga[Any]] = (),
+) -> faust.App:
+    """A faust app running ``handlers`` (each with its topics) and ``sagas``."""
+    topics = settings.topics()
+    app = _App(
+        f"{settings.topic_prefix}.{group}",
+        broker=f"kafka://{settings.bootstrap()}",
+        value_serializer="raw",
+        key_serializer="raw",
+        store="memory://",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        table_standby_replicas=0,
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_session_timeout=settings.consumer_session_timeout_ms / 1000,
+        broker_rebalance_timeout=settings.consumer_rebalance_timeout_ms / 1000,
+        broker_heartbeat_interval=settings.consumer_heartbeat_ms / 1000,
+        # Tansu reports a partition's high watermark as the last record batch's
+        # base offset + 1, so faust's table recovery would stop short of the
+        # changelog's end. One record per batch keeps the two equal.
+        producer_max_batch_size=1 if settings.broker_flavour == "tansu" else 16384,
+        broker_commit_every=100,
+        broker_commit_interval=1.0,
+    )
+    app.publisher = LazyPublisher(settings, client_id=group)
+    policy = RetryPolicy.from_settings(settings)
+
+    def add_agent(handler: EventHandler, topic_names: Sequence[str]) -> None:
+        guard = Guard(handler, topics=topics, policy=policy)
+        channel = app.topic(*topic_names, value_type=bytes, key_type=bytes)
+
+        async def agent(stream: Any) -> None:
+            async for ev in stream.events():
+                m = ev.message
+                delivery = Delivery(m.topic, m.partition, m.offset, m.key, m.value, _headers(m))
+                outcome = await guard.run(delivery)
+                if outcome.outputs:
+                    await app.publisher.publish(outcome.outputs)
+                    EVENTS_PUBLISHED.labels(handler.name).inc(len(outcome.outputs))
+                if outcome.dead is not None:
+                    d = outcome.dead
+                    await app.publisher.send_raw(d.topic, d.key, d.value, d.headers)
+                EVENTS_CONSUMED.labels(handler.name, m.topic).inc()
+
+        app.agent(channel, name=handler.name)(agent)
+
+    for handler, topic_names in handlers:
+        add_agent(handler, topic_names)
+
+    for saga in sagas:
+        table = app.Table(
+            f"saga-{saga.name}",
+            default=None,
+            schema=faust.Schema(
+                key_serializer="json", value_serializer="json"
+            ),
+            partitions=settings.topic_partitions,
+        )
+        saga_handler = SagaHandler(saga, FaustTableStore(table, saga.state_type), app.publisher)
+        add_agent(saga_handler, [topics.domain(saga.context)])
+
+        app.timer(settings.saga_tick_s, name=f"{saga.name}-deadlines")(
+            _deadline_timer(app, saga_handler)
+        )
+    return app
+
+
+def _deadline_timer(app: _App, handler: SagaHandler) -> Callable[[], Awaitable[None]]:
+    # ``sent`` avoids re-publishing a deadline every tick until the saga has
+    # consumed it; after a restart it may go out once more, and the saga
+    # ignores a deadline that is no longer pending.
+    sent: set[object] = set()
+
+    async def tick() -> None:
+        due = handler.due_deadlines(utcnow())
+        fresh = [e for e in due if e.event_id not in sent]
+        if fresh:
+            log.info("saga.deadlines_due", saga=handler.saga.name, count=len(fresh))
+            await app.publisher.publish(fresh, context=handler.saga.context)
+        sent.intersection_update(e.event_id for e in due)
+        sent.update(e.event_id for e in fresh)
+
+    return tick
+
+
+def run_worker(app: faust.App, loglevel: str = "info") -> None:
+    """Run ``app`` as a worker in this process until SIGTERM/SIGINT (blocks)."""
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()

@@ -1,0 +1,10 @@
+"""Runs the test fan-in saga as a faust worker: ``python -m tests.support.fanin_worker``."""
+
+from services.logging import configure_logging
+from services.runtime.faust_app import build_app, run_worker
+from services.settings import Settings
+from tests.support.fanin import FanInSaga
+
+if __name__ == "__main__":
+    configure_logging()
+    run_worker(build_app(Settings(), "fan-in-test", sagas=[FanInSaga()]))
