@@ -1,0 +1,250 @@
+"""The HTTP API: publish events, read the read models, health and metrics.
+
+``create_app`` is the wiring point; clients are opened in the lifespan and
+closed after it. Reads use a read-only database engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from events import CATALOG, Envelope, InvalidEvent, UnknownEventType
+from projections import queries
+from projections.db import make_engine
+from projections.registry import PROJECTIONS
+from services.api.auth import BearerAuth, bearer_scheme
+from services.api.metrics import ScrapeData, render_metrics
+from services.bus.admin import ensure_topics
+from services.bus.consumer import consumer_config
+from services.bus.offsets import log_end_offsets
+from services.bus.producer import EventPublisher, Publisher
+from services.settings import Settings
+
+__all__ = ["MAX_BATCH", "create_app"]
+
+MAX_BATCH = 1000
+
+
+class Accepted(BaseModel):
+    accepted: int
+    event_ids: list[str]
+
+
+class Health(BaseModel):
+    status: str
+    broker: bool
+    database: bool
+
+
+class State:
+    publisher: Publisher
+    engine: AsyncEngine
+    reader: AIOKafkaConsumer
+    reader_lock: asyncio.Lock
+
+
+def _event_errors(index: int | None, exc: InvalidEvent | UnknownEventType) -> list[dict[str, Any]]:
+    prefix: list[Any] = ["body"] + ([index] if index is not None else [])
+    if isinstance(exc, InvalidEvent) and exc.errors:
+        return [
+            {"loc": prefix + list(e["loc"]), "msg": e["msg"], "type": e["type"], "index": index}
+            for e in exc.errors
+        ]
+    return [
+        {"loc": [*prefix, "event_type"], "msg": exc.reason, "type": exc.kind, "index": index}
+    ]
+
+
+async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A read-only connection; a read model whose tables are missing answers 503."""
+    state: State = request.app.state.nls
+    async with state.engine.connect() as conn:
+        try:
+            yield conn
+        except ProgrammingError as exc:
+            if "does not exist" in str(exc):
+                raise HTTPException(503, "read model not built yet") from None
+            raise
+
+
+Conn = Annotated[AsyncConnection, Depends(connection)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def create_app(settings: Settings, *, publisher: Publisher | None = None) -> FastAPI:
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    state = State()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await ensure_topics(settings)
+        own = publisher is None
+        state.publisher = publisher or EventPublisher(settings, client_id="api")
+        if own:
+            await state.publisher.start()  # type: ignore[attr-defined]
+        state.engine = make_engine(settings, read_only=True)
+        state.reader = AIOKafkaConsumer(**consumer_config(settings, None))
+        await state.reader.start()
+        state.reader_lock = asyncio.Lock()
+        try:
+            yield
+        finally:
+            await state.reader.stop()
+            await state.engine.dispose()
+            if own:
+                await state.publisher.stop()  # type: ignore[attr-defined]
+
+    app = FastAPI(
+        title="nls",
+        version="0.1.0",
+        description="Event-sourced AI content generation for learning apps.",
+        lifespan=lifespan,
+    )
+    app.state.nls = state
+    app.add_middleware(BearerAuth, token=token)
+    secured = APIRouter(dependencies=[Depends(bearer_scheme)])
+
+    @app.get("/healthz", response_model=Health, tags=["ops"])
+    async def healthz() -> Any:
+        database = broker = False
+        try:
+            async with state.engine.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+            database = True
+        except Exception:
+            pass
+        try:
+            async with state.reader_lock:
+                await state.reader.topics()
+            broker = True
+        except Exception:
+            pass
+        status = "ok" if database and broker else "degraded"
+        return JSONResponse(
+            {"status": status, "broker": broker, "database": database},
+            status_code=200 if status == "ok" else 503,
+        )
+
+    @secured.post(
+        "/v1/events",
+        status_code=202,
+        response_model=Accepted,
+        tags=["events"],
+        summary="Publish one event or a batch",
+        description=(
+            "Each event is validated against the catalog (upcast if older). An invalid "
+            "batch is rejected whole with 422 naming the event index and field; nothing "
+            "of it is published. `event_id`, `occurred_at`, `key`, `correlation_id` "
+            "and `source` may be omitted."
+        ),
+        responses={422: {"description": "invalid event; `detail` names index and field"}},
+    )
+    async def publish_events(request: Request) -> Any:
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise HTTPException(
+                422, [{"loc": ["body"], "msg": f"not JSON: {exc}", "type": "json_invalid"}]
+            ) from None
+        items, batch = (body, True) if isinstance(body, list) else ([body], False)
+        if not items:
+            raise HTTPException(422, [{"loc": ["body"], "msg": "empty batch", "type": "too_short"}])
+        if len(items) > MAX_BATCH:
+            raise HTTPException(
+                422,
+                [{"loc": ["body"], "msg": f"at most {MAX_BATCH} events", "type": "too_long"}],
+            )
+        envelopes: list[Envelope] = []
+        errors: list[dict[str, Any]] = []
+        for i, raw in enumerate(items):
+            try:
+                envelopes.append(CATALOG.validate(raw, fill_defaults=True, source="api"))
+            except (InvalidEvent, UnknownEventType) as exc:
+                errors.extend(_event_errors(i if batch else None, exc))
+        if errors:
+            raise HTTPException(422, errors)
+        await state.publisher.publish(envelopes)
+        return Accepted(accepted=len(envelopes), event_ids=[str(e.event_id) for e in envelopes])
+
+    @secured.get(
+        "/v1/learners/{learner_id}/diagnoses",
+        response_model=list[queries.DiagnosisView],
+        tags=["learning"],
+    )
+    async def learner_diagnoses(learner_id: str, conn: Conn, limit: Limit = 50, offset: Offset = 0) -> Any:
+        return await queries.diagnoses_of(conn, learner_id, limit=limit, offset=offset)
+
+    @secured.get(
+        "/v1/learners/{learner_id}/attempts",
+        response_model=list[queries.AttemptView],
+        tags=["learning"],
+    )
+    async def learner_attempts(learner_id: str, conn: Conn, limit: Limit = 50, offset: Offset = 0) -> Any:
+        return await queries.attempts_of(conn, learner_id, limit=limit, offset=offset)
+
+    @secured.get(
+        "/v1/learners/{learner_id}/concepts",
+        response_model=list[queries.ConceptStandingView],
+        tags=["learning"],
+    )
+    async def learner_concepts(learner_id: str, conn: Conn) -> Any:
+        return await queries.standing_of(conn, learner_id)
+
+    @secured.get("/v1/dead-letters", response_model=list[queries.DeadLetterView], tags=["ops"])
+    async def list_dead_letters(conn: Conn, limit: Limit = 50, offset: Offset = 0) -> Any:
+        return await queries.dead_letters(conn, limit=limit, offset=offset)
+
+    async def scrape() -> ScrapeData:
+        names = settings.topics()
+        async with state.engine.connect() as conn:
+            try:
+                cps = await queries.checkpoints(conn)
+            except ProgrammingError:
+                cps = {}
+        wanted = {
+            topic: [p.name for p in PROJECTIONS.values() if topic in p.topics(names)]
+            for topic in names.all_domain() + names.all_dlq()
+        }
+        async with state.reader_lock:
+            tps = [
+                TopicPartition(t, p)
+                for t in wanted
+                for p in sorted(state.reader.partitions_for_topic(t) or ())
+            ]
+            if not tps:
+                await state.reader.topics()
+                tps = [
+                    TopicPartition(t, p)
+                    for t in wanted
+                    for p in sorted(state.reader.partitions_for_topic(t) or ())
+                ]
+            ends = await log_end_offsets(state.reader, tps)
+        lag: dict[tuple[str, str, int], int] = {}
+        for tp, end in ends.items():
+            for proj in wanted[tp.topic]:
+                done = cps.get((proj, tp.topic, tp.partition), 0)
+                lag[(proj, tp.topic, tp.partition)] = max(0, end - done)
+        dlq: dict[str, int] = {}
+        for tp, end in ends.items():
+            if tp.topic in names.all_dlq():
+                dlq[tp.topic] = dlq.get(tp.topic, 0) + end
+        return ScrapeData(lag=lag, position=cps, dead_letters=dlq)
+
+    @secured.get("/metrics", tags=["ops"], response_class=Response)
+    async def metrics() -> Response:
+        return Response(render_metrics(await scrape()), media_type="text/plain; version=0.0.4")
+
+    app.include_router(secured)
+    return app

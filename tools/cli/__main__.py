@@ -1,0 +1,3 @@
+from tools.cli.main import app
+
+app(prog_name="nls")
