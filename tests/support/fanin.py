@@ -1,9 +1,9 @@
 """A fan-in saga used to test the saga primitive on a real faust worker.
 
-It starts on the first ``batch-requested`` of an artifact, waits for every
-batch's ``batch-completed`` with a deadline counted from the request's own
-time, and publishes ``fan-in-settled`` once: complete, or timed out with the
-batches still missing.
+It starts on the first ``batch-requested`` of an artifact and waits for every
+batch's ``batch-completed``, with a deadline counted from the request's own
+time. When the deadline passes first, it reports each batch still missing as
+failed (``batch-completed`` with success false), once.
 """
 
 from __future__ import annotations
@@ -13,36 +13,20 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
-from pydantic import Field
-
-from events import CATALOG, Context, Envelope, Payload, event
+from events import Context, Envelope
 from events.drills import BatchCompleted, BatchRequested
 from events.sagas import SagaDeadlineReached
 from services.runtime.saga import Saga, SagaState
 
-__all__ = ["FanInSaga", "FanInSettled", "FanInState"]
+__all__ = ["TIMEOUT_ERROR", "FanInSaga", "FanInState"]
 
-if "fan-in-settled" not in CATALOG:
-
-    @event("fan-in-settled", context=Context.DRILLS, key="artifact_id")
-    class _FanInSettled(Payload):
-        """Test event: the fan-in finished."""
-
-        artifact_id: uuid.UUID
-        total: int
-        completed: list[int]
-        missing: list[int]
-        timed_out: bool
-        drills: int = Field(ge=0)
-
-
-FanInSettled = CATALOG.spec("fan-in-settled").payload
+TIMEOUT_ERROR = "no result before the deadline"
 
 
 class FanInState(SagaState):
     artifact_id: uuid.UUID
     total: int
-    completed: dict[int, int] = {}  # batch index -> drills generated
+    reported: list[int] = []
 
 
 class FanInSaga(Saga[FanInState]):
@@ -52,31 +36,28 @@ class FanInSaga(Saga[FanInState]):
     event_types = frozenset({BatchRequested.event_type, BatchCompleted.event_type})
 
     def __init__(self, timeout_s: float | None = None) -> None:
-        self.timeout = timedelta(seconds=timeout_s or float(os.environ.get("FANIN_TIMEOUT_S", "30")))
-
-    def _settled(
-        self, state: FanInState, event: Envelope, completed: dict[int, int], timed_out: bool
-    ) -> Envelope:
-        payload = FanInSettled(
-            artifact_id=state.artifact_id,
-            total=state.total,
-            completed=sorted(completed),
-            missing=sorted(set(range(state.total)) - set(completed)),
-            timed_out=timed_out,
-            drills=sum(completed.values()),
-        )
-        return event.derive(payload, role="fan-in-settled", source="saga.fan-in")
+        seconds = timeout_s or float(os.environ.get("FANIN_TIMEOUT_S", "30"))
+        self.timeout = timedelta(seconds=seconds)
 
     def decide(self, state: FanInState | None, event: Envelope) -> Sequence[Envelope]:
-        if state is None or state.finished:
+        if state is None or state.finished or not isinstance(event.payload, SagaDeadlineReached):
             return ()
-        if isinstance(event.payload, BatchCompleted):
-            done = {**state.completed, event.payload.batch_index: event.payload.drills_generated}
-            if len(done) == state.total:
-                return (self._settled(state, event, done, timed_out=False),)
-        if isinstance(event.payload, SagaDeadlineReached):
-            return (self._settled(state, event, state.completed, timed_out=True),)
-        return ()
+        missing = sorted(set(range(state.total)) - set(state.reported))
+        return [
+            event.derive(
+                BatchCompleted(
+                    artifact_id=state.artifact_id,
+                    batch_index=i,
+                    success=False,
+                    drills_generated=0,
+                    error=TIMEOUT_ERROR,
+                    retry_count=0,
+                ),
+                role=f"timeout:{i}",
+                source="saga.fan-in",
+            )
+            for i in missing
+        ]
 
     def evolve(self, state: FanInState | None, event: Envelope) -> FanInState | None:
         p = event.payload
@@ -92,12 +73,12 @@ class FanInSaga(Saga[FanInState]):
             )
         if state.finished:
             return state
-        if isinstance(p, BatchCompleted):
-            state = state.model_copy(
-                update={"completed": {**state.completed, p.batch_index: p.drills_generated}}
+        if isinstance(p, BatchCompleted) and p.batch_index not in state.reported:
+            reported = sorted([*state.reported, p.batch_index])
+            done = len(reported) == state.total
+            return state.model_copy(
+                update={"reported": reported, "finished": done, "deadlines": {} if done else state.deadlines}
             )
-            if len(state.completed) == state.total:
-                return state.model_copy(update={"finished": True, "deadlines": {}})
         if isinstance(p, SagaDeadlineReached):
-            return state.model_copy(update={"finished": True})
+            return state.model_copy(update={"finished": True, "deadlines": {}})
         return state

@@ -1,0 +1,79 @@
+"""Session-wide real infrastructure; every test gets its own topic prefix and schema."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from services.bus.admin import ensure_topics
+from services.logging import configure_logging
+from services.settings import Settings
+from tests.support.infra import BrokerInfo, DatabaseInfo, broker, database
+
+ROOT = Path(__file__).resolve().parent.parent
+configure_logging(os.environ.get("NLS_LOG_LEVEL", "warning"))
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[BrokerInfo]:
+    with broker() as info:
+        yield info
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[DatabaseInfo]:
+    with database() as info:
+        yield info
+
+
+def make_settings(kafka: BrokerInfo, postgres: DatabaseInfo, **overrides: object) -> Settings:
+    tag = uuid.uuid4().hex[:8]
+    values: dict[str, object] = {
+        "kafka_bootstrap_servers": kafka.bootstrap,
+        "broker_flavour": kafka.flavour,
+        "database_url": postgres.url,
+        "topic_prefix": f"t{tag}",
+        "db_schema": f"t{tag}",
+        "retry_base_delay_s": 0.01,
+        "retry_max_delay_s": 0.05,
+        "saga_tick_s": 0.2,
+        "api_token": SecretStr("test-token"),
+        "batch_timeout_ms": 20,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def settings(kafka: BrokerInfo, postgres: DatabaseInfo) -> AsyncIterator[Settings]:
+    s = make_settings(kafka, postgres)
+    await ensure_topics(s)
+    yield s
+
+
+def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for an ``nls`` subprocess that talks to the same broker, DB and topics."""
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap(),
+        "NLS_BROKER_FLAVOUR": settings.broker_flavour,
+        "DATABASE_URL": settings.database_url or "",
+        "NLS_TOPIC_PREFIX": settings.topic_prefix,
+        "NLS_DB_SCHEMA": settings.db_schema,
+        "NLS_RETRY_BASE_DELAY_S": "0.01",
+        "NLS_SAGA_TICK_S": "0.2",
+        "NLS_LOG_LEVEL": "info",
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(extra)
+    return env
+
+
+PYTHON = sys.executable

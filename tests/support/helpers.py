@@ -1,0 +1,92 @@
+"""Helpers shared by integration and e2e tests: polling, agents in-process, reading topics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.bus.consumer import consumer_config
+from services.bus.offsets import log_end_offsets
+from services.settings import Settings
+
+__all__ = ["background", "read_topic", "topic_size", "wait_until"]
+
+T = TypeVar("T")
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    what: str = "condition",
+) -> T:
+    """Poll ``probe`` until ``done(value)``; fail with the last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last value: {value!r}")
+        await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def background(*mains: Callable[[asyncio.Event], Awaitable[None]]) -> AsyncIterator[asyncio.Event]:
+    """Run workers as tasks; stop them cleanly (and surface their errors) on exit."""
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(m(stop)) for m in mains]
+    try:
+        yield stop
+        for t in tasks:
+            if t.done() and t.exception():
+                raise t.exception()  # type: ignore[misc]
+    finally:
+        stop.set()
+        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+
+
+async def read_topic(settings: Settings, topic: str, timeout: float = 5.0) -> list[Any]:
+    """Every record currently in ``topic`` (all partitions), in partition/offset order."""
+    reader = AIOKafkaConsumer(**consumer_config(settings, None))
+    await reader.start()
+    try:
+        await reader.topics()
+        parts = sorted(reader.partitions_for_topic(topic) or ())
+        tps = [TopicPartition(topic, p) for p in parts]
+        ends = await log_end_offsets(reader, tps)
+        reader.assign(tps)
+        await reader.seek_to_beginning(*tps)
+        records: list[Any] = []
+        pending = {tp for tp in tps if ends[tp] > 0}
+        deadline = time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            fetched = await reader.getmany(*pending, timeout_ms=200)
+            for tp, recs in fetched.items():
+                records.extend(recs)
+                if recs and recs[-1].offset + 1 >= ends[tp]:
+                    pending.discard(tp)
+        return sorted(records, key=lambda r: (r.partition, r.offset))
+    finally:
+        await reader.stop()
+
+
+async def topic_size(settings: Settings, topics: Sequence[str]) -> int:
+    reader = AIOKafkaConsumer(**consumer_config(settings, None))
+    await reader.start()
+    try:
+        await reader.topics()
+        tps = [TopicPartition(t, p) for t in topics for p in (reader.partitions_for_topic(t) or ())]
+        return sum((await log_end_offsets(reader, tps)).values())
+    finally:
+        await reader.stop()

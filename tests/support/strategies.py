@@ -1,0 +1,204 @@
+"""Hypothesis strategies: a valid payload of every event type in the catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import strategies as st
+
+from events import CATALOG, Envelope, Payload
+from events.common import GenerationUsage
+from events.courses import SCORE_WEIGHTS, PedagogicalApproach, ScoreBreakdown, SelfReview
+from events.drills import (
+    BatchCompleted,
+    BatchContext,
+    BatchPrompts,
+    BatchRequested,
+    CandidateMove,
+    GamePhase,
+    SeededPosition,
+)
+from events.learning import AnswerSubmitted, DiagnosisEvidence, FailMode, FailureDiagnosed, QuestionKind
+from events.lessons import LessonPhase, LessonPhaseCompleted, PhaseStatus
+from events.sagas import SagaDeadlineReached
+
+__all__ = ["STRATEGIES", "envelopes", "payloads"]
+
+text = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() == s and s != "")
+ident = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=30)
+unit = st.floats(min_value=0, max_value=1, allow_nan=False)
+aware = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+json_objects = st.dictionaries(st.text(max_size=8), json_values, max_size=4)
+
+usage = st.none() | st.builds(
+    GenerationUsage,
+    strategy=st.sampled_from(["rules", "llm", "llm_fallback"]),
+    provider=st.none() | st.sampled_from(["anthropic", "google"]),
+    input_tokens=st.integers(0, 10**6),
+    output_tokens=st.integers(0, 10**6),
+    cost_usd=st.floats(0, 100, allow_nan=False),
+    latency_ms=st.floats(0, 10**5, allow_nan=False),
+)
+
+answers = st.builds(
+    AnswerSubmitted,
+    learner_id=ident,
+    session_id=ident,
+    concept_id=st.uuids(),
+    question_id=ident,
+    question_kind=st.sampled_from(QuestionKind),
+    correct=st.booleans(),
+    response_time_ms=st.integers(0, 3_600_000),
+    answer_given=st.text(max_size=200),
+    expected_answer=st.none() | st.text(max_size=50),
+    answer_concept_id=st.none() | st.uuids(),
+)
+
+diagnoses = st.builds(
+    FailureDiagnosed,
+    learner_id=ident,
+    session_id=ident,
+    concept_id=st.uuids(),
+    question_id=ident,
+    answer_event_id=st.uuids(),
+    fail_mode=st.sampled_from(FailMode),
+    confidence=unit,
+    rationale=st.text(max_size=100),
+    evidence=st.builds(
+        DiagnosisEvidence,
+        rule=ident,
+        response_time_ms=st.integers(0, 10**6),
+        question_kind=st.sampled_from(QuestionKind),
+        concept_attempts=st.integers(1, 1000),
+        concept_misses=st.integers(1, 1000),
+        concept_prior_correct=st.integers(0, 1000),
+        session_answers=st.integers(1, 1000),
+        session_minutes=st.floats(0, 1000, allow_nan=False),
+        session_recent_accuracy=st.none() | unit,
+        response_time_trend=st.none() | st.floats(0, 100, allow_nan=False),
+        confused_with_concept_id=st.none() | st.uuids(),
+    ),
+)
+
+
+@st.composite
+def positions(draw: Any) -> SeededPosition:
+    n = draw(st.integers(1, 4))
+    moves = [
+        CandidateMove(
+            rank=i + 1,
+            move=draw(st.sampled_from(["8/5 6/5", "24/21 13/11", "13/10 6/5", "24/23 13/9"])),
+            equity=draw(st.floats(-3, 3, allow_nan=False)),
+            equity_loss=0.0 if i == 0 else draw(st.floats(0, 2, allow_nan=False)),
+        )
+        for i in range(n)
+    ]
+    return SeededPosition(
+        position_id=draw(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", min_size=14, max_size=14)),
+        dice=(draw(st.integers(1, 6)), draw(st.integers(1, 6))),
+        phase=draw(st.sampled_from(GamePhase)),
+        candidate_moves=moves,
+        created_at=draw(aware),
+    )
+
+
+@st.composite
+def batch_requests(draw: Any) -> BatchRequested:
+    total = draw(st.integers(1, 10))
+    index = draw(st.integers(0, total - 1))
+    size = draw(st.integers(1, 5))
+    return BatchRequested(
+        artifact_id=draw(st.uuids()),
+        project_id=draw(ident),
+        batch_index=index,
+        total_batches=total,
+        drill_indices=[index * size + j for j in range(size)],
+        positions=draw(st.lists(positions(), min_size=1, max_size=3)),
+        context=BatchContext(
+            mental_model=draw(json_objects),
+            curriculum=draw(json_objects),
+            guru_profile=draw(st.none() | json_objects),
+            prompts=BatchPrompts(system_prompt=draw(text), user_prompt_template=draw(text)),
+        ),
+    )
+
+
+@st.composite
+def batch_completions(draw: Any) -> BatchCompleted:
+    success = draw(st.booleans())
+    return BatchCompleted(
+        artifact_id=draw(st.uuids()),
+        batch_index=draw(st.integers(0, 100)),
+        success=success,
+        drills_generated=draw(st.integers(0, 5)) if success else 0,
+        error=None if success else draw(text),
+        retry_count=draw(st.integers(0, 3)),
+        usage=draw(usage),
+    )
+
+
+@st.composite
+def candidate_scores(draw: Any) -> Any:
+    breakdown = ScoreBreakdown(**{name: draw(unit) for name in SCORE_WEIGHTS})
+    count = draw(st.integers(1, 5))
+    return CATALOG.spec("candidate-scored").payload(
+        course_id=draw(st.uuids()),
+        candidate_index=draw(st.integers(0, count - 1)),
+        candidate_count=count,
+        score=breakdown.weighted_total(),
+        breakdown=breakdown,
+        self_review=draw(st.none() | st.builds(SelfReview, clarity=unit, age_fit=unit, correctness=unit)),
+        issues=draw(st.lists(st.text(max_size=30), max_size=3)),
+        approach=draw(st.sampled_from(PedagogicalApproach)),
+        temperature=draw(st.floats(0, 2, allow_nan=False)),
+        seed=draw(st.integers(-(2**31), 2**31)),
+        item_count=draw(st.integers(0, 50)),
+        usage=draw(usage),
+    )
+
+
+@st.composite
+def lesson_phases(draw: Any) -> LessonPhaseCompleted:
+    status = draw(st.sampled_from(PhaseStatus))
+    return LessonPhaseCompleted(
+        lesson_id=draw(ident),
+        phase=draw(st.sampled_from(LessonPhase)),
+        status=status,
+        output=draw(json_objects.filter(bool)) if status is PhaseStatus.COMPLETED else {},
+        skipped_reason=draw(text) if status is PhaseStatus.SKIPPED else None,
+        duration_ms=draw(st.integers(0, 10**7)),
+        usage=draw(usage),
+    )
+
+
+deadlines = st.builds(
+    SagaDeadlineReached, saga=ident, instance_id=ident, deadline=ident, due_at=aware
+)
+
+STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
+    "answer-submitted": answers,
+    "failure-diagnosed": diagnoses,
+    "batch-requested": batch_requests(),
+    "batch-completed": batch_completions(),
+    "candidate-scored": candidate_scores(),
+    "lesson-phase-completed": lesson_phases(),
+    "saga-deadline-reached": deadlines,
+}
+
+
+def payloads(event_type: str) -> st.SearchStrategy[Payload]:
+    return STRATEGIES[event_type]
+
+
+def envelopes(event_type: str) -> st.SearchStrategy[Envelope]:
+    make: Callable[[Payload], Envelope] = lambda p: Envelope.new(p, source="test")  # noqa: E731
+    return st.builds(make, payloads(event_type))
