@@ -73,6 +73,8 @@ async def create_schema(conn: AsyncConnection, schema: str, tables: list[Any]) -
     """
     await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('nls.ddl'))"))
     await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    # The tables go to ``schema``, whatever schema the connection maps to otherwise.
+    conn = await conn.execution_options(schema_translate_map={None: schema})
     await conn.run_sync(
         lambda sync: METADATA.create_all(sync, tables=tables, checkfirst=True)
     )

@@ -71,6 +71,12 @@ async def replay_partitions(
 
 
 class _Rebuild(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Notes a new assignment; the run loop rebuilds state before its next batch.
+
+    aiokafka may hand out records of the new assignment while this callback is
+    still running, so the rebuild cannot happen here.
+    """
+
     def __init__(self, runner: BatchRunner) -> None:
         self.runner = runner
 
@@ -78,7 +84,7 @@ class _Rebuild(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        await self.runner.rebuild(list(assigned))
+        self.runner.pending_assignment = list(assigned)
 
 
 class BatchRunner:
@@ -101,6 +107,7 @@ class BatchRunner:
         )
         self._consumer: AIOKafkaConsumer | None = None
         self._sem = asyncio.Semaphore(settings.handler_concurrency)
+        self.pending_assignment: list[TopicPartition] | None = None
         self.ready = asyncio.Event()
 
     async def rebuild(self, assigned: list[TopicPartition]) -> None:
@@ -154,6 +161,11 @@ class BatchRunner:
                     timeout_ms=self.settings.batch_timeout_ms,
                     max_records=self.settings.batch_max_records,
                 )
+                if self.pending_assignment is not None:
+                    assigned, self.pending_assignment = self.pending_assignment, None
+                    await self.rebuild(assigned)
+                    current = consumer.assignment()
+                    fetched = {tp: recs for tp, recs in fetched.items() if tp in current}
                 if not fetched:
                     continue
                 batch = {

@@ -90,3 +90,49 @@ async def topic_size(settings: Settings, topics: Sequence[str]) -> int:
         return sum((await log_end_offsets(reader, tps)).values())
     finally:
         await reader.stop()
+
+
+def answer_event(
+    learner: str = "ada",
+    *,
+    correct: bool = False,
+    rt: int = 6000,
+    concept: Any = None,
+    occurred_at: Any = None,
+    **payload: Any,
+) -> Any:
+    """An ``answer-submitted`` envelope with sensible defaults."""
+    import uuid
+
+    from events import Envelope
+    from events.learning import AnswerSubmitted
+
+    return Envelope.new(
+        AnswerSubmitted(
+            learner_id=learner,
+            session_id=payload.pop("session_id", f"{learner}-s1"),
+            concept_id=concept or uuid.uuid4(),
+            question_id=payload.pop("question_id", "q1"),
+            correct=correct,
+            response_time_ms=rt,
+            answer_given=payload.pop("answer_given", "x"),
+            **payload,
+        ),
+        source="test",
+        occurred_at=occurred_at,
+    )
+
+
+async def count_rows(engine: Any, table: str, where: str = "") -> int:
+    from sqlalchemy import text
+
+    from projections.db import schema_of
+
+    sql = f'SELECT count(*) FROM "{schema_of(engine)}"."{table}" {where}'
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(text(sql))).scalar_one())
+    except Exception as exc:  # table not created yet
+        if "does not exist" in str(exc):
+            return -1
+        raise

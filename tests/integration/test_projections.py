@@ -1,0 +1,160 @@
+"""Projectors apply each event once, whatever is redelivered; replay rebuilds the same rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import Column, Integer, String, Table, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from events import Context, TopicNames
+from projections.base import Applied
+from projections.checksum import checksum
+from projections.db import METADATA, make_engine
+from projections.learning import LearningProjection
+from projections.replay import rebuild
+from projections.runner import Projector, fold_batch, setup_tables
+from services.agents import run_diagnoser, run_projector
+from services.bus.consumer import Delivery, consumer_config
+from services.bus.memory import InMemoryPublisher
+from services.bus.producer import EventPublisher
+from services.settings import Settings
+from tests.support.helpers import answer_event, background, count_rows, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+async def fetch_all(settings: Settings, topic: str) -> dict[TopicPartition, list[Delivery]]:
+    reader = AIOKafkaConsumer(**consumer_config(settings, None))
+    await reader.start()
+    try:
+        await reader.topics()
+        tps = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()]
+        reader.assign(tps)
+        await reader.seek_to_beginning(*tps)
+        out: dict[TopicPartition, list[Delivery]] = {}
+        for _ in range(10):
+            for tp, recs in (await reader.getmany(timeout_ms=300)).items():
+                out.setdefault(tp, []).extend(Delivery.from_record(r) for r in recs)
+        return out
+    finally:
+        await reader.stop()
+
+
+async def rows(engine: object, sql: str) -> list[tuple[object, ...]]:
+    async with engine.connect() as conn:  # type: ignore[attr-defined]
+        return [tuple(r) for r in await conn.execute(text(sql))]
+
+
+async def test_redelivered_batches_and_duplicate_events_apply_once(settings: Settings) -> None:
+    events = [answer_event(f"l{i % 5}", correct=i % 3 == 0) for i in range(60)]
+    async with EventPublisher(settings) as pub:
+        await pub.publish(events)
+        await pub.publish(events[:10])  # the same events published again (a producer retry)
+    projection = LearningProjection()
+    engine = make_engine(settings)
+    try:
+        await setup_tables(engine, projection)
+        batch = await fetch_all(settings, settings.topics().domain(Context.LEARNING))
+        assert sum(len(v) for v in batch.values()) == 70
+        fake = InMemoryPublisher()
+        first = await fold_batch(engine, projection, batch, topics=settings.topics(), send_dead=lambda d: fake.send_raw("x", None, None, []))
+        assert first.applied == 70 and not first.dead
+        before = await checksum(engine, projection)
+        # Redelivery of the same offsets (a crash before the consumer commit).
+        again = await fold_batch(engine, projection, batch, topics=settings.topics(), send_dead=lambda d: fake.send_raw("x", None, None, []))
+        assert again.applied == 0
+        assert await checksum(engine, projection) == before
+        assert await count_rows(engine, "attempts") == 60
+        per_learner = await rows(engine, f'SELECT sum(attempts) FROM "{settings.db_schema}".learner_concepts')
+        assert per_learner == [(60,)]
+        # A projector on a brand-new consumer group starts from Postgres, not from Kafka.
+        async with background(lambda stop: run_projector(settings, stop, ["learning"])):
+            await wait_until(lambda: checksum(engine, projection), lambda c: c == before, timeout=20)
+            async with EventPublisher(settings) as pub:
+                await pub.publish([answer_event("l-new")])
+            await wait_until(lambda: count_rows(engine, "attempts"), lambda n: n == 61, timeout=30)
+    finally:
+        await engine.dispose()
+
+
+async def test_replay_equals_live_and_swaps_under_a_running_projector(settings: Settings) -> None:
+    engine = make_engine(settings)
+    projection = LearningProjection()
+    try:
+        async with background(
+            lambda stop: run_diagnoser(settings, stop),
+            lambda stop: run_projector(settings, stop, ["learning"]),
+        ):
+            async with EventPublisher(settings) as pub:
+                await pub.publish([answer_event(f"l{i % 7}", correct=i % 2 == 0, rt=500 + i * 100) for i in range(200)])
+            await wait_until(lambda: count_rows(engine, "diagnoses"), lambda n: n == 100, timeout=60)
+            live, tables = await checksum(engine, projection)
+            async with EventPublisher(settings) as pub:
+                result = await rebuild(projection, settings=settings, engine=engine, publisher=pub)
+            assert result.applied == 300 and result.dead_letters == 0
+            assert (await checksum(engine, projection))[0] == live
+            # The running projector keeps going on the swapped-in tables.
+            async with EventPublisher(settings) as pub:
+                await pub.publish([answer_event("after-swap", correct=False)])
+            await wait_until(lambda: count_rows(engine, "diagnoses"), lambda n: n == 101, timeout=60)
+            after_live, _ = await checksum(engine, projection)
+        async with EventPublisher(settings) as pub:
+            await rebuild(projection, settings=settings, engine=engine, publisher=pub)
+        assert (await checksum(engine, projection))[0] == after_live
+        schemas = await rows(engine, "SELECT nspname FROM pg_namespace WHERE nspname LIKE '%%__rebuild_%%' OR nspname LIKE '%%__old_%%'")
+        assert schemas == []
+    finally:
+        await engine.dispose()
+
+
+# A projection whose apply fails for one event: that event is dead-lettered, the rest applied.
+POISON_TABLE = Table("poison_probe", METADATA, Column("event_id", String(36), primary_key=True), Column("n", Integer))
+
+
+class PoisonSensitive:
+    name = "poison_probe"
+    decodes = True
+    tables = (POISON_TABLE,)
+    volatile_columns: frozenset[str] = frozenset()
+
+    def topics(self, names: TopicNames) -> list[str]:
+        return [names.domain(Context.LEARNING)]
+
+    def wants(self, event_type: str | None) -> bool:
+        return event_type == "answer-submitted"
+
+    async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
+        for item in batch:
+            if item.envelope.payload.answer_given == "poison":  # type: ignore[attr-defined]
+                raise ValueError("cannot project this answer")
+            await conn.execute(POISON_TABLE.insert().values(event_id=str(item.envelope.event_id), n=1))
+
+
+async def test_a_poison_event_in_a_projection_is_isolated(settings: Settings) -> None:
+    events = [answer_event(f"p{i}", answer_given="poison" if i == 3 else "ok") for i in range(8)]
+    async with EventPublisher(settings) as pub:
+        await pub.publish(events)
+    engine = make_engine(settings)
+    fake = InMemoryPublisher()
+    try:
+        projector = Projector(PoisonSensitive(), settings=settings, engine=engine, publisher=fake)
+        async with background(projector.run):
+            await wait_until(lambda: count_rows(engine, "poison_probe"), lambda n: n == 7, timeout=30)
+            await wait_until(lambda: _len(fake.raw), lambda n: n == 1, timeout=10)
+        topic, _, value, headers = fake.raw[0]
+        assert topic == settings.topics().dlq(Context.LEARNING)
+        assert dict(headers)["dlq.kind"] == b"handler_failed"
+        assert b"cannot project this answer" in dict(headers)["dlq.reason"]
+        assert str(events[3].event_id).encode() in (value or b"")
+    finally:
+        await engine.dispose()
+
+
+async def _len(items: list[object]) -> int:
+    return len(items)
+
+
