@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -19,13 +19,13 @@ from sqlalchemy import (
     Uuid,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events import Context, TopicNames
 from events.learning import AnswerSubmitted, FailureDiagnosed
 from projections.base import Applied
-from projections.db import METADATA
+from projections.db import METADATA, conn_schema, driver
 
 __all__ = ["ATTEMPTS", "DIAGNOSES", "LEARNER_CONCEPTS", "LearningProjection"]
 
@@ -92,112 +92,114 @@ class LearningProjection:
         return event_type in self._types
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
-        attempts: list[dict[str, object]] = []
-        diagnoses: list[dict[str, object]] = []
+        """Insert new attempts and diagnoses, then fold the new ones into the standings.
+
+        Writes are set-based (one ``INSERT ... SELECT FROM unnest(arrays)`` per
+        table); an event id already present, in the table or earlier in the
+        batch, is a duplicate and changes nothing.
+        """
+        attempts: list[tuple[Any, ...]] = []
+        diagnoses: list[tuple[Any, ...]] = []
+        seen: set[uuid.UUID] = set()
         for item in batch:
             ev = item.envelope
-            if isinstance(ev.payload, AnswerSubmitted):
-                a = ev.payload
-                attempts.append(
-                    {
-                        "event_id": ev.event_id,
-                        "learner_id": a.learner_id,
-                        "session_id": a.session_id,
-                        "concept_id": a.concept_id,
-                        "question_id": a.question_id,
-                        "question_kind": a.question_kind.value,
-                        "correct": a.correct,
-                        "response_time_ms": a.response_time_ms,
-                        "answer_given": a.answer_given,
-                        "answered_at": ev.occurred_at,
-                    }
-                )
-            elif isinstance(ev.payload, FailureDiagnosed):
-                d = ev.payload
-                diagnoses.append(
-                    {
-                        "event_id": ev.event_id,
-                        "answer_event_id": d.answer_event_id,
-                        "learner_id": d.learner_id,
-                        "session_id": d.session_id,
-                        "concept_id": d.concept_id,
-                        "question_id": d.question_id,
-                        "fail_mode": d.fail_mode.value,
-                        "confidence": d.confidence,
-                        "rationale": d.rationale,
-                        "evidence": d.evidence.model_dump(mode="json"),
-                        "diagnosed_at": ev.occurred_at,
-                    }
-                )
-        standing: dict[tuple[str, object], dict[str, object]] = {}
-        new_attempts = await _insert_new(conn, ATTEMPTS, attempts)
-        for row in attempts:
-            if row["event_id"] not in new_attempts:
+            if ev.event_id in seen:
                 continue
-            key = (str(row["learner_id"]), row["concept_id"])
-            s = standing.setdefault(key, _blank_standing(key))
-            s["attempts"] = int(s["attempts"]) + 1  # type: ignore[call-overload]
-            if row["correct"]:
-                s["correct"] = int(s["correct"]) + 1  # type: ignore[call-overload]
-            else:
-                s["misses"] = int(s["misses"]) + 1  # type: ignore[call-overload]
-            s["last_answered_at"] = _later(s["last_answered_at"], row["answered_at"])
-        new_diagnoses = await _insert_new(conn, DIAGNOSES, diagnoses)
-        for row in diagnoses:
-            if row["event_id"] in new_diagnoses:
-                key = (str(row["learner_id"]), row["concept_id"])
-                s = standing.setdefault(key, _blank_standing(key))
-                s["last_fail_mode"] = row["fail_mode"]
-        await _upsert_standing(conn, list(standing.values()))
+            seen.add(ev.event_id)
+            p = ev.payload
+            if isinstance(p, AnswerSubmitted):
+                attempts.append(
+                    (
+                        ev.event_id,
+                        p.learner_id,
+                        p.session_id,
+                        p.concept_id,
+                        p.question_id,
+                        p.question_kind.value,
+                        p.correct,
+                        p.response_time_ms,
+                        p.answer_given,
+                        ev.occurred_at,
+                    )
+                )
+            elif isinstance(p, FailureDiagnosed):
+                diagnoses.append(
+                    (
+                        ev.event_id,
+                        p.answer_event_id,
+                        p.learner_id,
+                        p.session_id,
+                        p.concept_id,
+                        p.question_id,
+                        p.fail_mode.value,
+                        p.confidence,
+                        p.rationale,
+                        p.evidence.model_dump_json(),
+                        ev.occurred_at,
+                    )
+                )
+        pg = await driver(conn)
+        schema = conn_schema(conn)
+        standing: dict[tuple[str, uuid.UUID], list[Any]] = {}
+        if attempts:
+            new = await _insert_new(pg, schema, ATTEMPTS, _ATTEMPT_TYPES, attempts)
+            for row in attempts:
+                if row[0] not in new:
+                    continue
+                s = standing.setdefault((row[1], row[3]), [0, 0, 0, None, None])
+                s[0] += 1
+                s[1 if row[6] else 2] += 1
+                s[3] = row[9] if s[3] is None else max(s[3], row[9])
+        if diagnoses:
+            new = await _insert_new(pg, schema, DIAGNOSES, _DIAGNOSIS_TYPES, diagnoses)
+            for row in diagnoses:
+                if row[0] in new:
+                    standing.setdefault((row[2], row[4]), [0, 0, 0, None, None])[4] = row[6]
+        if standing:
+            await _upsert_standing(pg, schema, standing)
 
 
-def _blank_standing(key: tuple[str, object]) -> dict[str, object]:
-    return {
-        "learner_id": key[0],
-        "concept_id": key[1],
-        "attempts": 0,
-        "correct": 0,
-        "misses": 0,
-        "last_answered_at": None,
-        "last_fail_mode": None,
-    }
+_ATTEMPT_TYPES = ("uuid", "text", "text", "uuid", "text", "text", "bool", "int4", "text", "timestamptz")
+_DIAGNOSIS_TYPES = (
+    "uuid", "uuid", "text", "text", "uuid", "text", "text", "float8", "text", "jsonb", "timestamptz",
+)
 
 
-def _later(a: object, b: object) -> object:
-    if a is None:
-        return b
-    assert isinstance(a, datetime) and isinstance(b, datetime)
-    return max(a, b)
-
-
-async def _insert_new(conn: AsyncConnection, table: Table, rows: list[dict[str, object]]) -> set[object]:
-    """Insert rows whose event_id is new; return those ids.
-
-    Duplicates (the same event published twice) are dropped, in the batch and
-    against the table; ``rows`` is reduced to the first of each id in place.
-    """
-    seen: set[object] = set()
-    rows[:] = [r for r in rows if not (r["event_id"] in seen or seen.add(r["event_id"]))]
-    if not rows:
-        return set()
-    stmt = insert(table).on_conflict_do_nothing().returning(table.c.event_id)
-    result = await conn.execute(stmt, rows)
-    return {r[0] for r in result.all()}
-
-
-async def _upsert_standing(conn: AsyncConnection, rows: list[dict[str, object]]) -> None:
-    if not rows:
-        return
-    c = LEARNER_CONCEPTS.c
-    stmt = insert(LEARNER_CONCEPTS)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[c.learner_id, c.concept_id],
-        set_={
-            "attempts": c.attempts + stmt.excluded.attempts,
-            "correct": c.correct + stmt.excluded.correct,
-            "misses": c.misses + stmt.excluded.misses,
-            "last_answered_at": func.greatest(c.last_answered_at, stmt.excluded.last_answered_at),
-            "last_fail_mode": func.coalesce(stmt.excluded.last_fail_mode, c.last_fail_mode),
-        },
+async def _insert_new(
+    pg: Any, schema: str, table: Table, types: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> set[uuid.UUID]:
+    """Insert rows (columns in table order) whose event_id is new; return those ids."""
+    columns = [c.name for c in table.columns][: len(types)]
+    arrays = [list(col) for col in zip(*rows, strict=True)]
+    unnest = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+    sql = (
+        f'INSERT INTO "{schema}"."{table.name}" ({", ".join(columns)}) '
+        f"SELECT * FROM unnest({unnest}) ON CONFLICT DO NOTHING RETURNING event_id"
     )
-    await conn.execute(stmt, rows)
+    return {r[0] for r in await pg.fetch(sql, *arrays)}
+
+
+async def _upsert_standing(
+    pg: Any, schema: str, standing: dict[tuple[str, uuid.UUID], list[Any]]
+) -> None:
+    keys = list(standing)
+    values = list(standing.values())
+    await pg.execute(
+        f'INSERT INTO "{schema}".learner_concepts AS t '
+        "(learner_id, concept_id, attempts, correct, misses, last_answered_at, last_fail_mode) "
+        "SELECT * FROM unnest($1::text[], $2::uuid[], $3::int4[], $4::int4[], $5::int4[], "
+        "$6::timestamptz[], $7::text[]) "
+        "ON CONFLICT (learner_id, concept_id) DO UPDATE SET "
+        "attempts = t.attempts + excluded.attempts, "
+        "correct = t.correct + excluded.correct, "
+        "misses = t.misses + excluded.misses, "
+        "last_answered_at = greatest(t.last_answered_at, excluded.last_answered_at), "
+        "last_fail_mode = coalesce(excluded.last_fail_mode, t.last_fail_mode)",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [v[0] for v in values],
+        [v[1] for v in values],
+        [v[2] for v in values],
+        [v[3] for v in values],
+        [v[4] for v in values],
+    )

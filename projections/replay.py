@@ -8,6 +8,7 @@ lock; the live projector then rewinds to the rebuilt checkpoints and catches up.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.base import CHECKPOINTS, Projection
 from projections.db import create_schema, in_schema, schema_of
-from projections.runner import fold_batch, lock_projection
+from projections.runner import Decoded, decode_batch, lock_projection, write_batch
 from services.bus.consumer import Delivery, consumer_config
 from services.bus.offsets import log_end_offsets
 from services.bus.producer import Publisher
@@ -64,9 +65,12 @@ async def rebuild(
         for d in dead:
             await publisher.send_raw(d.topic, d.key, d.value, d.headers)
 
+    # Two stages: the reader fetches and decodes the next batch (CPU) while the
+    # writer waits on Postgres with the current one.
+    queue: asyncio.Queue[Decoded | None] = asyncio.Queue(maxsize=2)
+    counts = {"events": 0, "applied": 0, "dead": 0}
     reader = AIOKafkaConsumer(**consumer_config(settings, None))
     await reader.start()
-    events = applied = dead_count = 0
     try:
         tps = [
             TopicPartition(topic, p)
@@ -77,40 +81,48 @@ async def rebuild(
         reader.assign(tps)
         total = sum(ends.values())
         await reader.seek_to_beginning(*tps)
-        remaining = {tp for tp, end in ends.items() if end > 0}
-        gaps: dict[TopicPartition, int] = {}
         if progress:
             progress(0, total)
-        while remaining:
-            fetched = await reader.getmany(*remaining, timeout_ms=500, max_records=10_000)
-            batch = {
-                tp: [Delivery.from_record(r) for r in recs if r.offset < ends[tp]]
-                for tp, recs in fetched.items()
-            }
-            batch = {tp: ds for tp, ds in batch.items() if ds}
-            if not batch:
-                continue
-            result = await fold_batch(
-                target,
-                projection,
-                batch,
-                topics=settings.topics(),
-                send_dead=send_dead,
-                gaps_seen=gaps,
-            )
-            applied += result.applied
-            dead_count += len(result.dead)
-            for tp, ds in batch.items():
-                events += len(ds)
-                if ds[-1].offset + 1 >= ends[tp]:
-                    remaining.discard(tp)
-            if progress:
-                progress(events, total)
+
+        async def read() -> None:
+            remaining = {tp for tp, end in ends.items() if end > 0}
+            while remaining:
+                fetched = await reader.getmany(*remaining, timeout_ms=500, max_records=10_000)
+                batch = {
+                    tp: [Delivery.from_record(r) for r in recs if r.offset < ends[tp]]
+                    for tp, recs in fetched.items()
+                }
+                batch = {tp: ds for tp, ds in batch.items() if ds}
+                for tp, ds in batch.items():
+                    if ds[-1].offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+                if batch:
+                    await queue.put(decode_batch(projection, batch))
+            await queue.put(None)
+
+        async def write() -> None:
+            gaps: dict[TopicPartition, int] = {}
+            while (decoded := await queue.get()) is not None:
+                result = await write_batch(
+                    target,
+                    projection,
+                    decoded,
+                    topics=settings.topics(),
+                    send_dead=send_dead,
+                    gaps_seen=gaps,
+                )
+                counts["applied"] += result.applied
+                counts["dead"] += len(result.dead)
+                counts["events"] += sum(len(v) for v in decoded.values())
+                if progress:
+                    progress(counts["events"], total)
+
+        await asyncio.gather(read(), write())
     finally:
         await reader.stop()
     await swap_in(engine, projection, scratch)
-    log.info("projection.rebuilt", projection=projection.name, events=events, applied=applied)
-    return RebuildResult(projection.name, events, applied, dead_count)
+    log.info("projection.rebuilt", projection=projection.name, **counts)
+    return RebuildResult(projection.name, counts["events"], counts["applied"], counts["dead"])
 
 
 async def _partitions(reader: AIOKafkaConsumer, topic: str) -> set[int]:

@@ -19,7 +19,7 @@ from aiokafka.errors import KafkaError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from events import CATALOG, EventError, TopicNames, decode, header
+from events import CATALOG, Envelope, EventError, TopicNames, decode, header
 from projections.base import CHECKPOINTS, Applied, Projection, load_checkpoints, save_checkpoints
 from projections.db import create_schema, schema_of
 from services.bus.consumer import Delivery, consumer_config
@@ -31,7 +31,11 @@ from services.runtime.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLE_SECON
 from services.settings import Settings
 
 __all__ = [
+    "Decoded",
+    "Entry",
     "FoldResult",
+    "decode_batch",
+    "write_batch",
     "Projector",
     "agent_name",
     "fold_batch",
@@ -92,16 +96,52 @@ async def _apply_isolating(
     return failures
 
 
-async def fold_batch(
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One record after decoding: its event, or why it is a dead letter, or neither (skipped)."""
+
+    delivery: Delivery
+    event: Envelope | None = None
+    dead_kind: str | None = None
+    dead_reason: str = ""
+
+
+Decoded = dict[TopicPartition, list[Entry]]
+
+
+def decode_batch(projection: Projection, batch: Batch) -> Decoded:
+    """The CPU half of a fold: decode what the projection wants. No I/O."""
+    decoded: Decoded = {}
+    for tp, deliveries in batch.items():
+        entries = decoded[tp] = []
+        for d in deliveries:
+            if not projection.decodes:
+                entries.append(Entry(d))
+                continue
+            etype = header(d.headers, "event_type")
+            if etype in CATALOG and not projection.wants(etype):
+                entries.append(Entry(d))
+                continue
+            try:
+                event = decode(d.value, CATALOG, d.headers)
+            except EventError as exc:
+                entries.append(Entry(d, dead_kind=exc.kind, dead_reason=exc.reason))
+                continue
+            entries.append(Entry(d, event if projection.wants(event.event_type) else None))
+    return decoded
+
+
+async def write_batch(
     engine: AsyncEngine,
     projection: Projection,
-    batch: Batch,
+    decoded: Decoded,
     *,
     topics: TopicNames,
     send_dead: SendDead,
     gaps_seen: dict[TopicPartition, int] | None = None,
 ) -> FoldResult:
-    """Apply one fetched batch in one transaction with its checkpoints."""
+    """The I/O half: apply what is past the checkpoints, with the new checkpoints, in one
+    transaction."""
     result = FoldResult()
     agent = agent_name(projection)
 
@@ -110,36 +150,30 @@ async def fold_batch(
         result.dead.append(dead_letter_for(d, topics=topics, agent=agent, kind=kind, reason=reason))
 
     async with engine.begin() as conn:
+        # Safe for read models: rows and checkpoint commit (or vanish) together, and
+        # anything a crash loses is re-read from the log.
+        await conn.execute(text("SET LOCAL synchronous_commit = off"))
         await lock_projection(conn, schema_of(engine), projection)
         checkpoints = await load_checkpoints(conn, projection.name)
         advanced: dict[tuple[str, int], int] = {}
         items: list[Applied] = []
-        for tp, deliveries in batch.items():
+        for tp, entries in decoded.items():
             start = checkpoints.get((tp.topic, tp.partition), 0)
-            first = deliveries[0].offset
+            first = entries[0].delivery.offset
             if first > start and (gaps_seen is None or gaps_seen.get(tp) != start):
                 result.rewind[tp] = start
                 if gaps_seen is not None:
                     gaps_seen[tp] = start
                 continue
-            fresh = [d for d in deliveries if d.offset >= start]
+            fresh = [e for e in entries if e.delivery.offset >= start]
             if not fresh:
                 continue
-            advanced[(tp.topic, tp.partition)] = fresh[-1].offset + 1
-            for d in fresh:
-                if not projection.decodes:
-                    items.append(Applied(d, None))
-                    continue
-                etype = header(d.headers, "event_type")
-                if etype in CATALOG and not projection.wants(etype):
-                    continue
-                try:
-                    event = decode(d.value, CATALOG)
-                except EventError as exc:
-                    dead(d, exc.kind, exc.reason)
-                    continue
-                if projection.wants(event.event_type):
-                    items.append(Applied(d, event))
+            advanced[(tp.topic, tp.partition)] = fresh[-1].delivery.offset + 1
+            for e in fresh:
+                if e.dead_kind is not None:
+                    dead(e.delivery, e.dead_kind, e.dead_reason)
+                elif e.event is not None or not projection.decodes:
+                    items.append(Applied(e.delivery, e.event))
         for item, exc in await _apply_isolating(conn, projection, items):
             dead(item.delivery, "handler_failed", f"{type(exc).__name__}: {exc}")
         # Dead letters are acknowledged before the checkpoint commits: a crash
@@ -149,6 +183,26 @@ async def fold_batch(
         await save_checkpoints(conn, projection.name, advanced)
         result.applied = len(items)
     return result
+
+
+async def fold_batch(
+    engine: AsyncEngine,
+    projection: Projection,
+    batch: Batch,
+    *,
+    topics: TopicNames,
+    send_dead: SendDead,
+    gaps_seen: dict[TopicPartition, int] | None = None,
+) -> FoldResult:
+    """Decode and apply one fetched batch in one transaction with its checkpoints."""
+    return await write_batch(
+        engine,
+        projection,
+        decode_batch(projection, batch),
+        topics=topics,
+        send_dead=send_dead,
+        gaps_seen=gaps_seen,
+    )
 
 
 class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
 
     # agents ---------------------------------------------------------------
     batch_max_records: int = Field(default=2000, ge=1)
+    fetch_max_wait_ms: int = Field(default=20, ge=0, le=5000)
     batch_timeout_ms: int = Field(default=50, ge=1)
     handler_concurrency: int = Field(default=4, ge=1, description="partitions processed at once")
     retry_max_attempts: int = Field(default=5, ge=1)

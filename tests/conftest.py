@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from services.bus.admin import ensure_topics
 from services.logging import configure_logging
 from services.settings import Settings
-from tests.support.infra import BrokerInfo, DatabaseInfo, broker, database
+from tools.devstack.provision import BrokerInfo, DatabaseInfo, broker, database
 
 ROOT = Path(__file__).resolve().parent.parent
 configure_logging(os.environ.get("NLS_LOG_LEVEL", "warning"))

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
-from events import Context, Envelope, TopicNames, encode
+from events import Context, EncodedEvent, Envelope, TopicNames, encode
 from services.settings import Settings
 
 __all__ = ["EventPublisher", "Publisher"]
@@ -45,6 +46,8 @@ class EventPublisher:
             max_batch_size=1024 * 1024,
             max_request_size=4 * 1024 * 1024,
         )
+        self._partitioner = DefaultPartitioner()
+        self._partitions: dict[str, list[int]] = {}
 
     async def start(self) -> None:
         await self._producer.start()
@@ -65,14 +68,33 @@ class EventPublisher:
             raise ValueError(f"{envelope.event_type} needs an explicit context to publish on")
         return self._topics.domain(ctx)
 
+    async def _partition(self, topic: str, key: bytes) -> int:
+        parts = self._partitions.get(topic)
+        if parts is None:
+            parts = self._partitions[topic] = sorted(await self._producer.partitions_for(topic))
+        # The Java client's murmur2 partitioner: the same key lands where any Kafka client puts it.
+        return int(self._partitioner(key, parts, parts))
+
     async def publish(self, events: Sequence[Envelope], *, context: Context | None = None) -> None:
-        futures = []
+        """Publish and wait until the broker has acknowledged every event.
+
+        Events are grouped into one record batch per partition (in order), which
+        costs far less per event than one ``send`` each.
+        """
+        groups: dict[tuple[str, int], list[EncodedEvent]] = {}
         for env in events:
             enc = encode(env)
-            fut = await self._producer.send(
-                self.topic_for(env, context), key=enc.key, value=enc.value, headers=enc.headers
-            )
-            futures.append(fut)
+            topic = self.topic_for(env, context)
+            groups.setdefault((topic, await self._partition(topic, enc.key)), []).append(enc)
+        futures = []
+        for (topic, partition), encoded in groups.items():
+            batch = self._producer.create_batch()
+            for enc in encoded:
+                if batch.append(key=enc.key, value=enc.value, timestamp=None, headers=enc.headers) is None:
+                    futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+                    batch = self._producer.create_batch()
+                    batch.append(key=enc.key, value=enc.value, timestamp=None, headers=enc.headers)
+            futures.append(await self._producer.send_batch(batch, topic, partition=partition))
         if futures:
             await asyncio.gather(*futures)
 

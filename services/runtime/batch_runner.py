@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 
 import structlog
@@ -59,7 +58,7 @@ async def replay_partitions(
                     if handler.event_types is not None and etype not in handler.event_types:
                         continue
                     try:
-                        handler.replay(decode(rec.value, CATALOG))
+                        handler.replay(decode(rec.value, CATALOG, rec.headers))
                     except EventError:
                         continue  # was dead-lettered when first processed
                     count += 1
@@ -131,8 +130,10 @@ class BatchRunner:
         async with self._sem:
             return [await self.guard.run(d) for d in deliveries]
 
-    async def process(self, batch: dict[TopicPartition, list[Delivery]]) -> None:
-        """Run one fetched batch through the guard and publish what it produced."""
+    async def handle(
+        self, batch: dict[TopicPartition, list[Delivery]]
+    ) -> tuple[list[Envelope], list[DeadLetter]]:
+        """Run one fetched batch through the guard: what to publish, what to dead-letter."""
         with HANDLE_SECONDS.labels(self.handler.name).time():
             results = await asyncio.gather(*(self._partition(ds) for ds in batch.values()))
         outputs: list[Envelope] = []
@@ -142,26 +143,52 @@ class BatchRunner:
                 outputs.extend(o.outputs)
                 if o.dead is not None:
                     dead.append(o.dead)
+        return outputs, dead
+
+    async def _settle(
+        self,
+        consumer: AIOKafkaConsumer,
+        outputs: list[Envelope],
+        dead: list[DeadLetter],
+        offsets: dict[TopicPartition, int],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        """Publish a batch's results, then commit its offsets after the batch before it."""
         await asyncio.gather(
             self.publisher.publish(outputs),
             *(self.publisher.send_raw(d.topic, d.key, d.value, d.headers) for d in dead),
         )
         if outputs:
             EVENTS_PUBLISHED.labels(self.handler.name).inc(len(outputs))
+        if previous is not None:
+            await previous
+        await consumer.commit(offsets)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop``.
+
+        While one batch's outputs wait for the broker's acknowledgement (and its
+        offsets for their commit), the next batch is already being handled; at
+        most two batches are in flight, and commits stay in order.
+        """
         consumer = AIOKafkaConsumer(**consumer_config(self.settings, self.group_id))
         self._consumer = consumer
         await consumer.start()
         consumer.subscribe(self.topics, listener=_Rebuild(self))
         log.info("agent.started", agent=self.handler.name, topics=self.topics, group=self.group_id)
+        in_flight: asyncio.Task[None] | None = None
         try:
             while not stop.is_set():
                 fetched = await consumer.getmany(
                     timeout_ms=self.settings.batch_timeout_ms,
                     max_records=self.settings.batch_max_records,
                 )
+                if in_flight is not None and in_flight.done():
+                    in_flight.result()  # a failed publish or commit stops the worker
                 if self.pending_assignment is not None:
+                    if in_flight is not None:
+                        await in_flight  # the rebuild reads up to the committed offsets
+                        in_flight = None
                     assigned, self.pending_assignment = self.pending_assignment, None
                     await self.rebuild(assigned)
                     current = consumer.assignment()
@@ -172,15 +199,20 @@ class BatchRunner:
                     tp: [Delivery.from_record(r) for r in records]
                     for tp, records in fetched.items()
                 }
-                await self.process(batch)
+                outputs, dead = await self.handle(batch)
                 offsets = {tp: ds[-1].offset + 1 for tp, ds in batch.items()}
-                await consumer.commit(offsets)
-                counts: dict[str, int] = defaultdict(int)
+                previous, in_flight = in_flight, asyncio.create_task(
+                    self._settle(consumer, outputs, dead, offsets, in_flight)
+                )
+                if previous is not None and not previous.done():
+                    await previous  # at most two batches in flight
                 for tp, ds in batch.items():
-                    counts[tp.topic] += len(ds)
-                for topic, n in counts.items():
-                    EVENTS_CONSUMED.labels(self.handler.name, topic).inc(n)
+                    EVENTS_CONSUMED.labels(self.handler.name, tp.topic).inc(len(ds))
+            if in_flight is not None:
+                await in_flight
         finally:
+            if in_flight is not None and not in_flight.done():
+                in_flight.cancel()
             await consumer.stop()
             self._consumer = None
             log.info("agent.stopped", agent=self.handler.name)

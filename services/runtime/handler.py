@@ -117,7 +117,7 @@ class Guard:
 
     def decode(self, delivery: Delivery) -> Envelope | DeadLetter:
         try:
-            return decode(delivery.value, self.catalog)
+            return decode(delivery.value, self.catalog, delivery.headers)
         except EventError as exc:
             return self.dead(delivery, exc.kind, exc.reason)
 

@@ -35,7 +35,7 @@ for sub, name in [
     app.add_typer(sub, name=name)
 
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
@@ -174,6 +174,7 @@ def replay(
     from projections.db import make_engine
     from projections.replay import rebuild
     from services.bus.producer import EventPublisher
+    from services.runtime.worker import tune_gc
 
     try:
         chosen = _chosen(projection)
@@ -181,6 +182,7 @@ def replay(
         raise fail(str(exc).strip("'\""), 2) from None
 
     async def go() -> None:
+        tune_gc()
         s = get_settings()
         engine = make_engine(s)
         try:

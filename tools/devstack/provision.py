@@ -1,4 +1,4 @@
-"""Real broker and Postgres for the tests (GUIDE section 7).
+"""A real broker and Postgres for tests and benchmarks (GUIDE section 7).
 
 Broker: ``KAFKA_BOOTSTRAP_SERVERS`` if set; else Redpanda in testcontainers
 when a Docker engine answers; else the embedded Tansu broker. Postgres:
