@@ -48,8 +48,8 @@ class EventSpec:
             name,
             __base__=Envelope,
             __doc__=self.summary,
-            event_type=(Literal[self.event_type], ...),  # type: ignore[valid-type]
-            event_version=(Literal[self.version], ...),  # type: ignore[valid-type]
+            event_type=(Literal[self.event_type], ...),  # type: ignore[valid-type,arg-type]
+            event_version=(Literal[self.version], ...),  # type: ignore[valid-type,arg-type]
             payload=(self.payload, ...),
         )
         return model
@@ -129,7 +129,9 @@ class Catalog:
             version += 1
         return payload
 
-    def validate(self, raw: object, *, fill_defaults: bool = False, source: str = "api") -> Envelope:
+    def validate(
+        self, raw: object, *, fill_defaults: bool = False, source: str = "api"
+    ) -> Envelope:
         """Turn a decoded JSON value into a typed envelope, upcasting old versions.
 
         With ``fill_defaults`` (the HTTP API), a client may omit ``event_id``,
@@ -193,10 +195,15 @@ class Catalog:
 
 
 def _invalid(event_type: str, exc: ValidationError) -> InvalidEvent:
-    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    details = exc.errors()
+    errors: list[dict[str, object]] = [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in details
+    ]
     first = errors[0]
-    where = ".".join(str(p) for p in first["loc"]) or "<event>"  # type: ignore[union-attr]
-    return InvalidEvent(f"{event_type}: {where}: {first['msg']}", event_type=event_type, errors=errors)
+    where = ".".join(str(p) for p in details[0]["loc"]) or "<event>"
+    return InvalidEvent(
+        f"{event_type}: {where}: {first['msg']}", event_type=event_type, errors=errors
+    )
 
 
 def _check_key(spec: EventSpec, envelope: Envelope) -> Envelope:

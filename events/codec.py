@@ -41,7 +41,9 @@ def encode(envelope: Envelope) -> EncodedEvent:
     )
 
 
-def decode(value: bytes | None, catalog: Catalog = CATALOG, headers: Headers | None = None) -> Envelope:
+def decode(
+    value: bytes | None, catalog: Catalog = CATALOG, headers: Headers | None = None
+) -> Envelope:
     """Bytes from the log to a validated, upcast envelope.
 
     With the Kafka headers naming a known type at its current version, the bytes

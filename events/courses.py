@@ -52,7 +52,7 @@ class ScoreBreakdown(Model):
     self_review: float = Field(ge=0, le=1)
 
     def weighted_total(self) -> float:
-        return sum(getattr(self, name) * w for name, w in SCORE_WEIGHTS.items())
+        return float(sum(getattr(self, name) * w for name, w in SCORE_WEIGHTS.items()))
 
 
 class SelfReview(Model):

@@ -70,7 +70,8 @@ def _markdown(catalog: Catalog) -> str:
         "",
         "One topic per bounded context, named `<prefix>.<context>` (prefix `nls` by default),",
         f"keyed by aggregate id, never expiring; beside each, `<topic>{DLQ_SUFFIX}` holds dead",
-        "letters: the original bytes as value, the reason and source coordinates in `dlq.*` headers.",
+        "letters: the original bytes as value, the reason and source coordinates in",
+        "`dlq.*` headers.",
         "",
         "| context | topic | event types |",
         "|---|---|---|",
@@ -86,7 +87,8 @@ def _markdown(catalog: Catalog) -> str:
             f"### `{spec.event_type}` (v{spec.version})",
             "",
             f"Context: {spec.context.value if spec.context else 'any'}; key: "
-            f"`payload.{spec.key_field}`; schema: `schemas/{spec.event_type}.v{spec.version}.json`.",
+            f"`payload.{spec.key_field}`; schema: "
+            f"`schemas/{spec.event_type}.v{spec.version}.json`.",
             "",
             doc,
             "",

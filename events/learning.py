@@ -75,7 +75,9 @@ class DiagnosisEvidence(Model):
     response_time_ms: int = Field(ge=0)
     question_kind: QuestionKind
     concept_attempts: int = Field(ge=1, description="answers on this concept, this one included")
-    concept_misses: int = Field(ge=1, description="wrong answers on this concept, this one included")
+    concept_misses: int = Field(
+        ge=1, description="wrong answers on this concept, this one included"
+    )
     concept_prior_correct: int = Field(ge=0, description="correct answers on this concept before")
     session_answers: int = Field(ge=1, description="answers in this session, this one included")
     session_minutes: float = Field(ge=0)

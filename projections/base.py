@@ -11,8 +11,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events import Envelope, TopicNames
-from services.bus.consumer import Delivery
 from projections.db import METADATA
+from services.bus.consumer import Delivery
 
 __all__ = [
     "CHECKPOINTS",
@@ -56,10 +56,19 @@ class Projection(Protocol):
     the same rows.
     """
 
-    name: str
-    decodes: bool  # False: gets raw records (dead letters)
-    tables: Sequence[Table]
-    volatile_columns: frozenset[str]  # left out of checksums (e.g. projected_at)
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def decodes(self) -> bool:
+        """False: the projection gets raw records (dead letters)."""
+
+    @property
+    def tables(self) -> Sequence[Table]: ...
+
+    @property
+    def volatile_columns(self) -> frozenset[str]:
+        """Columns left out of checksums (e.g. projected_at)."""
 
     def topics(self, names: TopicNames) -> list[str]: ...
 

@@ -16,10 +16,10 @@ __all__ = [
     "conn_schema",
     "create_schema",
     "driver",
+    "in_schema",
     "make_engine",
     "plain_url",
     "schema_of",
-    "in_schema",
 ]
 
 # Every read-model table is declared without a schema; the engine maps it to
@@ -93,6 +93,4 @@ async def create_schema(conn: AsyncConnection, schema: str, tables: list[Any]) -
     await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     # The tables go to ``schema``, whatever schema the connection maps to otherwise.
     conn = await conn.execution_options(schema_translate_map={None: schema})
-    await conn.run_sync(
-        lambda sync: METADATA.create_all(sync, tables=tables, checkfirst=True)
-    )
+    await conn.run_sync(lambda sync: METADATA.create_all(sync, tables=tables, checkfirst=True))

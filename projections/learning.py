@@ -61,7 +61,12 @@ DIAGNOSES = Table(
     Column("diagnosed_at", DateTime(timezone=True), nullable=False),
     # When the row was written: lets the benchmark measure end-to-end latency.
     # Not derived from events, so checksums leave it out.
-    Column("projected_at", DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()),
+    Column(
+        "projected_at",
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=func.clock_timestamp(),
+    ),
     Index("diagnoses_learner_idx", "learner_id", "diagnosed_at"),
 )
 
@@ -159,9 +164,30 @@ class LearningProjection:
             await _upsert_standing(pg, schema, standing)
 
 
-_ATTEMPT_TYPES = ("uuid", "text", "text", "uuid", "text", "text", "bool", "int4", "text", "timestamptz")
+_ATTEMPT_TYPES = (
+    "uuid",
+    "text",
+    "text",
+    "uuid",
+    "text",
+    "text",
+    "bool",
+    "int4",
+    "text",
+    "timestamptz",
+)
 _DIAGNOSIS_TYPES = (
-    "uuid", "uuid", "text", "text", "uuid", "text", "text", "float8", "text", "jsonb", "timestamptz",
+    "uuid",
+    "uuid",
+    "text",
+    "text",
+    "uuid",
+    "text",
+    "text",
+    "float8",
+    "text",
+    "jsonb",
+    "timestamptz",
 )
 
 

@@ -142,7 +142,9 @@ async def fail_mode_counts(conn: AsyncConnection) -> dict[str, int]:
 async def totals(conn: AsyncConnection) -> dict[str, int]:
     out = {}
     for table in (ATTEMPTS, DIAGNOSES, LEARNER_CONCEPTS, DEAD_LETTERS):
-        out[table.name] = int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+        out[table.name] = int(
+            (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+        )
     out["learners"] = int(
         (await conn.execute(select(func.count(func.distinct(ATTEMPTS.c.learner_id))))).scalar_one()
     )

@@ -21,6 +21,7 @@ from projections.base import CHECKPOINTS, Projection
 from projections.db import create_schema, in_schema, schema_of
 from projections.runner import Decoded, decode_batch, lock_projection, write_batch
 from services.bus.consumer import Delivery, consumer_config
+from services.bus.gaps import GapGuard
 from services.bus.offsets import log_end_offsets
 from services.bus.producer import Publisher
 from services.runtime.dead_letters import DeadLetter
@@ -84,10 +85,16 @@ async def rebuild(
         if progress:
             progress(0, total)
 
+        gaps = GapGuard(f"{projection.name}.rebuild")
+        for tp, start in (await reader.beginning_offsets(tps)).items():
+            gaps.expect(tp, start)
+
         async def read() -> None:
             remaining = {tp for tp, end in ends.items() if end > 0}
             while remaining:
-                fetched = await reader.getmany(*remaining, timeout_ms=500, max_records=10_000)
+                fetched = gaps.check(
+                    await reader.getmany(*remaining, timeout_ms=500, max_records=10_000), reader
+                )
                 batch = {
                     tp: [Delivery.from_record(r) for r in recs if r.offset < ends[tp]]
                     for tp, recs in fetched.items()

@@ -23,6 +23,7 @@ from events import CATALOG, Envelope, EventError, TopicNames, decode, header
 from projections.base import CHECKPOINTS, Applied, Projection, load_checkpoints, save_checkpoints
 from projections.db import create_schema, schema_of
 from services.bus.consumer import Delivery, consumer_config
+from services.bus.gaps import GapGuard
 from services.bus.producer import Publisher
 from services.runtime.dead_letters import DeadLetter, dead_letter_for
 from services.runtime.errors import is_retryable
@@ -34,13 +35,13 @@ __all__ = [
     "Decoded",
     "Entry",
     "FoldResult",
-    "decode_batch",
-    "write_batch",
     "Projector",
     "agent_name",
+    "decode_batch",
     "fold_batch",
     "lock_projection",
     "setup_tables",
+    "write_batch",
 ]
 
 log = structlog.get_logger(__name__)
@@ -235,6 +236,7 @@ class Projector:
         self.policy = RetryPolicy(None, settings.retry_base_delay_s, settings.retry_max_delay_s)
         self._consumer: AIOKafkaConsumer | None = None
         self._gaps: dict[TopicPartition, int] = {}
+        self.fetch_gaps = GapGuard(agent_name(projection))
         self.ready = asyncio.Event()
 
     @property
@@ -253,7 +255,9 @@ class Projector:
         async with self.engine.connect() as conn:
             checkpoints = await load_checkpoints(conn, self.projection.name)
         for tp in assigned:
-            consumer.seek(tp, checkpoints.get((tp.topic, tp.partition), 0))
+            offset = checkpoints.get((tp.topic, tp.partition), 0)
+            consumer.seek(tp, offset)
+            self.fetch_gaps.expect(tp, offset)
         self.ready.set()
 
     async def _fold_with_retry(self, batch: Batch) -> FoldResult:
@@ -296,6 +300,7 @@ class Projector:
                     timeout_ms=self.settings.batch_timeout_ms,
                     max_records=self.settings.batch_max_records,
                 )
+                fetched = self.fetch_gaps.check(fetched, consumer)
                 if not fetched:
                     continue
                 batch = {
@@ -304,9 +309,14 @@ class Projector:
                 with HANDLE_SECONDS.labels(name).time():
                     result = await self._fold_with_retry(batch)
                 for tp, offset in result.rewind.items():
-                    log.info("projection.rewind", projection=self.projection.name, tp=str(tp), to=offset)
+                    log.info(
+                        "projection.rewind", projection=self.projection.name, tp=str(tp), to=offset
+                    )
                     consumer.seek(tp, offset)
-                done = {tp: ds[-1].offset + 1 for tp, ds in batch.items() if tp not in result.rewind}
+                    self.fetch_gaps.expect(tp, offset)
+                done = {
+                    tp: ds[-1].offset + 1 for tp, ds in batch.items() if tp not in result.rewind
+                }
                 for tp, ds in batch.items():
                     if tp not in result.rewind:
                         EVENTS_CONSUMED.labels(name, tp.topic).inc(len(ds))

@@ -15,7 +15,9 @@ def configure_logging(level: str | None = None, *, json: bool | None = None) -> 
     level_name = (level or os.environ.get("NLS_LOG_LEVEL", "info")).upper()
     as_json = json if json is not None else os.environ.get("NLS_LOG_JSON", "") in {"1", "true"}
     numeric = logging.getLevelNamesMapping().get(level_name, logging.INFO)
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, format="%(message)s")
+    logging.basicConfig(
+        level=max(numeric, logging.WARNING), stream=sys.stderr, format="%(message)s"
+    )
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if as_json

@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     consumer_session_timeout_ms: int = Field(default=6000, ge=1000)
     consumer_rebalance_timeout_ms: int = Field(default=2000, ge=500)
     consumer_heartbeat_ms: int = Field(default=500, ge=100)
-    saga_tick_s: float = Field(default=1.0, gt=0, description="how often saga deadlines are checked")
+    saga_tick_s: float = Field(
+        default=1.0, gt=0, description="how often saga deadlines are checked"
+    )
 
     # HTTP API -------------------------------------------------------------
     api_token: SecretStr | None = Field(default=None, description="bearer token for the HTTP API")

@@ -31,7 +31,7 @@ from services.bus.producer import EventPublisher
 from services.settings import Settings
 from tools.devstack.stack import DevStack
 
-__all__ = ["CONCEPTS", "scripted_answers", "run_demo"]
+__all__ = ["CONCEPTS", "run_demo", "scripted_answers"]
 
 _NS = uuid.UUID("0b1c6d2e-6f57-4c35-9d0e-1d8f6a7c2b10")
 
@@ -165,8 +165,10 @@ async def run_demo(settings: Settings, console: Console, *, learners: int, answe
         with console.status("starting the embedded stack"):
             info = await stack.start()
             await stack.wait_api()
-        console.print(f"stack up: broker {info.bootstrap} ({info.broker_origin}), "
-                      f"Postgres ({info.postgres_origin}), API {info.api_url}")
+        console.print(
+            f"stack up: broker {info.bootstrap} ({info.broker_origin}), "
+            f"Postgres ({info.postgres_origin}), API {info.api_url}"
+        )
         events = scripted_answers(learners, answers)
         wrong = sum(1 for e in events if not e["payload"]["correct"])
         with console.status(f"publishing {len(events)} answers through the API"):
@@ -213,7 +215,9 @@ async def _summary(console: Console, engine: Any, info: Any) -> None:
     headers = {"Authorization": f"Bearer {info.api_token}"}
     async with httpx.AsyncClient(base_url=info.api_url, headers=headers) as client:
         for learner in ("learner-001-impulsive", "learner-002-confuser", "learner-003-tired"):
-            rows = (await client.get(f"/v1/learners/{learner}/diagnoses", params={"limit": 3})).json()
+            rows = (
+                await client.get(f"/v1/learners/{learner}/diagnoses", params={"limit": 3})
+            ).json()
             d = Table("fail mode", "rule", "why", title=f"GET /v1/learners/{learner}/diagnoses")
             for r in rows:
                 d.add_row(r["fail_mode"], r["evidence"]["rule"], r["rationale"])

@@ -58,12 +58,10 @@ def _event_errors(index: int | None, exc: InvalidEvent | UnknownEventType) -> li
     prefix: list[Any] = ["body"] + ([index] if index is not None else [])
     if isinstance(exc, InvalidEvent) and exc.errors:
         return [
-            {"loc": prefix + list(e["loc"]), "msg": e["msg"], "type": e["type"], "index": index}
+            {"loc": prefix + list(e["loc"]), "msg": e["msg"], "type": e["type"], "index": index}  # type: ignore[call-overload]
             for e in exc.errors
         ]
-    return [
-        {"loc": [*prefix, "event_type"], "msg": exc.reason, "type": exc.kind, "index": index}
-    ]
+    return [{"loc": [*prefix, "event_type"], "msg": exc.reason, "type": exc.kind, "index": index}]
 
 
 async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
@@ -183,7 +181,9 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
         response_model=list[queries.DiagnosisView],
         tags=["learning"],
     )
-    async def learner_diagnoses(learner_id: str, conn: Conn, limit: Limit = 50, offset: Offset = 0) -> Any:
+    async def learner_diagnoses(
+        learner_id: str, conn: Conn, limit: Limit = 50, offset: Offset = 0
+    ) -> Any:
         return await queries.diagnoses_of(conn, learner_id, limit=limit, offset=offset)
 
     @secured.get(
@@ -191,7 +191,9 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
         response_model=list[queries.AttemptView],
         tags=["learning"],
     )
-    async def learner_attempts(learner_id: str, conn: Conn, limit: Limit = 50, offset: Offset = 0) -> Any:
+    async def learner_attempts(
+        learner_id: str, conn: Conn, limit: Limit = 50, offset: Offset = 0
+    ) -> Any:
         return await queries.attempts_of(conn, learner_id, limit=limit, offset=offset)
 
     @secured.get(

@@ -31,7 +31,9 @@ class _Snapshot:
 
     def collect(self) -> Iterable[Metric]:
         lag = GaugeMetricFamily(
-            "nls_projector_lag", "Events not yet applied", labels=["projection", "topic", "partition"]
+            "nls_projector_lag",
+            "Events not yet applied",
+            labels=["projection", "topic", "partition"],
         )
         pos = GaugeMetricFamily(
             "nls_projection_events_applied",
@@ -52,7 +54,7 @@ def render_metrics(data: ScrapeData) -> bytes:
     """This process's metrics (or every worker's, in multiprocess mode) and the snapshot."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         base = CollectorRegistry()
-        MultiProcessCollector(base)
+        MultiProcessCollector(base)  # type: ignore[no-untyped-call]
     else:
         base = REGISTRY
     snapshot = CollectorRegistry()

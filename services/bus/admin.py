@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -58,10 +59,8 @@ async def ensure_topics(settings: Settings, extra: list[str] | None = None) -> l
             )
             for t in missing
         ]
-        try:
+        with contextlib.suppress(TopicAlreadyExistsError):  # another worker won the race
             await admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            pass  # another worker won the race
         log.info("topics.created", topics=missing, partitions=settings.topic_partitions)
         return missing
     finally:

@@ -90,8 +90,13 @@ class EventPublisher:
         for (topic, partition), encoded in groups.items():
             batch = self._producer.create_batch()
             for enc in encoded:
-                if batch.append(key=enc.key, value=enc.value, timestamp=None, headers=enc.headers) is None:
-                    futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+                if (
+                    batch.append(key=enc.key, value=enc.value, timestamp=None, headers=enc.headers)
+                    is None
+                ):
+                    futures.append(
+                        await self._producer.send_batch(batch, topic, partition=partition)
+                    )
                     batch = self._producer.create_batch()
                     batch.append(key=enc.key, value=enc.value, timestamp=None, headers=enc.headers)
             futures.append(await self._producer.send_batch(batch, topic, partition=partition))

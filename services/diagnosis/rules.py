@@ -29,7 +29,6 @@ from events.learning import (
     DiagnosisEvidence,
     FailMode,
     FailureDiagnosed,
-    QuestionKind,
 )
 
 __all__ = [

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from events import CATALOG, Envelope, EventError, decode, header
 from services.bus.consumer import Delivery, consumer_config
+from services.bus.gaps import GapGuard
 from services.bus.producer import Publisher
 from services.runtime.dead_letters import DeadLetter
 from services.runtime.handler import EventHandler, Guard, Outcome, RetryPolicy, StatefulHandler
@@ -41,12 +42,17 @@ async def replay_partitions(
     reader = AIOKafkaConsumer(**consumer_config(settings, None))
     await reader.start()
     count = 0
+    gaps = GapGuard(f"{handler.name}.rebuild")
     try:
         reader.assign(list(wanted))
         await reader.seek_to_beginning(*wanted)
+        for tp, start in (await reader.beginning_offsets(list(wanted))).items():
+            gaps.expect(tp, start)
         remaining = dict(wanted)
         while remaining:
-            batch = await reader.getmany(*remaining, timeout_ms=500, max_records=5000)
+            batch = gaps.check(
+                await reader.getmany(*remaining, timeout_ms=500, max_records=5000), reader
+            )
             for tp, records in batch.items():
                 end = remaining.get(tp)
                 if end is None:
@@ -107,20 +113,31 @@ class BatchRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self._sem = asyncio.Semaphore(settings.handler_concurrency)
         self.pending_assignment: list[TopicPartition] | None = None
+        self.gaps = GapGuard(handler.name)
         self.ready = asyncio.Event()
 
-    async def rebuild(self, assigned: list[TopicPartition]) -> None:
-        if not isinstance(self.handler, StatefulHandler) or self._consumer is None:
+    async def _positions(
+        self, consumer: AIOKafkaConsumer, assigned: list[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        """Where each assigned partition resumes: its committed offset, else its start."""
+        starts = await consumer.beginning_offsets(assigned) if assigned else {}
+        positions = {}
+        for tp in assigned:
+            committed = await consumer.committed(tp)
+            positions[tp] = committed if committed is not None else starts[tp]
+        return positions
+
+    async def rebuild(self, committed: dict[TopicPartition, int]) -> None:
+        if not isinstance(self.handler, StatefulHandler):
             self.ready.set()
             return
         started = time.perf_counter()
-        committed = {tp: (await self._consumer.committed(tp)) or 0 for tp in assigned}
         self.handler.reset()
         replayed = await replay_partitions(self.settings, committed, self.handler)
         log.info(
             "agent.state_rebuilt",
             agent=self.handler.name,
-            partitions=len(assigned),
+            partitions=len(committed),
             events=replayed,
             seconds=round(time.perf_counter() - started, 3),
         )
@@ -190,9 +207,14 @@ class BatchRunner:
                         await in_flight  # the rebuild reads up to the committed offsets
                         in_flight = None
                     assigned, self.pending_assignment = self.pending_assignment, None
-                    await self.rebuild(assigned)
+                    positions = await self._positions(consumer, assigned)
+                    await self.rebuild(positions)
+                    self.gaps.forget(list(self.gaps.expected))
+                    for tp, offset in positions.items():
+                        self.gaps.expect(tp, offset)
                     current = consumer.assignment()
                     fetched = {tp: recs for tp, recs in fetched.items() if tp in current}
+                fetched = self.gaps.check(fetched, consumer)
                 if not fetched:
                     continue
                 batch = {
@@ -201,8 +223,9 @@ class BatchRunner:
                 }
                 outputs, dead = await self.handle(batch)
                 offsets = {tp: ds[-1].offset + 1 for tp, ds in batch.items()}
-                previous, in_flight = in_flight, asyncio.create_task(
-                    self._settle(consumer, outputs, dead, offsets, in_flight)
+                previous, in_flight = (
+                    in_flight,
+                    asyncio.create_task(self._settle(consumer, outputs, dead, offsets, in_flight)),
                 )
                 if previous is not None and not previous.done():
                     await previous  # at most two batches in flight

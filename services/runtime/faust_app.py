@@ -157,9 +157,7 @@ def build_app(
         table = app.Table(
             f"saga-{saga.name}",
             default=None,
-            schema=faust.Schema(
-                key_serializer="json", value_serializer="json"
-            ),
+            schema=faust.Schema(key_serializer="json", value_serializer="json"),
             partitions=settings.topic_partitions,
         )
         saga_handler = SagaHandler(saga, FaustTableStore(table, saga.state_type), app.publisher)

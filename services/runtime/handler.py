@@ -71,7 +71,7 @@ class RetryPolicy:
     def delay(self, attempt: int) -> float:
         """Exponential backoff with jitter, ``attempt`` counting from 1."""
         base = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
-        return base * random.uniform(0.5, 1.0)
+        return float(base * random.uniform(0.5, 1.0))
 
     def exhausted(self, attempt: int) -> bool:
         return self.max_attempts is not None and attempt >= self.max_attempts

@@ -28,9 +28,8 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict
-
 import structlog
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from events import Context, Envelope, derive_id
 from events.sagas import SagaDeadlineReached

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from tests.conftest import PYTHON, ROOT
-from tools.devstack.provision import DatabaseInfo
 from tools.devstack.broker import free_port
+from tools.devstack.provision import DatabaseInfo
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +46,9 @@ def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_dev_stack_runs_the_platform_and_the_cli_operates_it(postgres: DatabaseInfo, tmp_path: Path) -> None:
+def test_dev_stack_runs_the_platform_and_the_cli_operates_it(
+    postgres: DatabaseInfo, tmp_path: Path
+) -> None:
     tag = uuid.uuid4().hex[:8]
     port = free_port()
     env = {
@@ -61,11 +63,18 @@ def test_dev_stack_runs_the_platform_and_the_cli_operates_it(postgres: DatabaseI
         "PYTHONPATH": str(ROOT),
     }
     log = (tmp_path / "stack.log").open("wb")
-    stack = subprocess.Popen([PYTHON, "-m", "tools.cli", "dev", "up"], env=env, stdout=log, stderr=log, cwd=tmp_path)
+    stack = subprocess.Popen(
+        [PYTHON, "-m", "tools.cli", "dev", "up"], env=env, stdout=log, stderr=log, cwd=tmp_path
+    )
 
     def nls(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [PYTHON, "-m", "tools.cli", *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+            [PYTHON, "-m", "tools.cli", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if check:
             assert result.returncode == 0, result.stdout + result.stderr
@@ -103,7 +112,10 @@ def test_dev_stack_runs_the_platform_and_the_cli_operates_it(postgres: DatabaseI
             return list(json.loads(out))
 
         rows = wait_for(lambda: len(diagnoses()) == 3 and diagnoses(), 60, "3 diagnoses")
-        assert {r["evidence"]["rule"] for r in rows} == {"encoding.first_miss", "encoding.repeated_misses"}  # type: ignore[index]
+        assert {r["evidence"]["rule"] for r in rows} == {
+            "encoding.first_miss",
+            "encoding.repeated_misses",
+        }  # type: ignore[index]
         table = nls("query", "diagnoses", "--learner", "cli-learner").stdout
         assert "encoding_error" in table
 
@@ -113,10 +125,18 @@ def test_dev_stack_runs_the_platform_and_the_cli_operates_it(postgres: DatabaseI
         assert nls("projections", "checksum").stdout == before
 
         # A crashed worker is restarted by the supervisor.
-        [diagnoser] = wait_for(lambda: children_of(stack.pid, "agent run diagnoser"), 30, "diagnoser")
+        [diagnoser] = wait_for(
+            lambda: children_of(stack.pid, "agent run diagnoser"), 30, "diagnoser"
+        )
         os.kill(diagnoser, signal.SIGKILL)
-        wait_for(lambda: [p for p in children_of(stack.pid, "agent run diagnoser") if p != diagnoser], 30, "restart")
-        (tmp_path / "more.json").write_text(json.dumps(answers[0] | {"payload": answers[0]["payload"] | {"question_id": "q-after"}}))
+        wait_for(
+            lambda: [p for p in children_of(stack.pid, "agent run diagnoser") if p != diagnoser],
+            30,
+            "restart",
+        )
+        (tmp_path / "more.json").write_text(
+            json.dumps(answers[0] | {"payload": answers[0]["payload"] | {"question_id": "q-after"}})
+        )
         nls("publish", "more.json")
         wait_for(lambda: len(diagnoses()) == 4, 90, "the diagnosis after the restart")
         assert "dev_up" not in nls("dlq", "list").stderr
@@ -142,14 +162,20 @@ def test_cli_errors_name_the_problem(tmp_path: Path) -> None:
     env = os.environ | {"PYTHONPATH": str(ROOT), "NLS_STATE_DIR": str(tmp_path)}
 
     def nls(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([PYTHON, "-m", "tools.cli", *args], env=env, capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [PYTHON, "-m", "tools.cli", *args], env=env, capture_output=True, text=True, timeout=60
+        )
 
     r = nls("agent", "run", "no-such-agent")
     assert r.returncode == 2 and "unknown agent 'no-such-agent'" in r.stderr
-    (tmp_path / "bad.jsonl").write_text('{"event_type": "answer-submitted", "payload": {}}\n{oops\n')
+    (tmp_path / "bad.jsonl").write_text(
+        '{"event_type": "answer-submitted", "payload": {}}\n{oops\n'
+    )
     r = nls("publish", str(tmp_path / "bad.jsonl"))
     assert r.returncode == 1 and "bad.jsonl:2: not JSON" in r.stderr
-    (tmp_path / "bad.json").write_text('[{"event_type": "answer-submitted", "payload": {"learner_id": "a"}}]')
+    (tmp_path / "bad.json").write_text(
+        '[{"event_type": "answer-submitted", "payload": {"learner_id": "a"}}]'
+    )
     r = nls("publish", str(tmp_path / "bad.json"))
     assert r.returncode == 1 and "event 0" in r.stderr and "payload.session_id" in r.stderr
     r = nls("replay", "--projection", "nope")

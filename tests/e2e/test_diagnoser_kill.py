@@ -75,7 +75,9 @@ def diagnoser(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     )
 
 
-async def test_kill_9_mid_stream_loses_and_duplicates_nothing(settings: Settings, tmp_path: Path) -> None:
+async def test_kill_9_mid_stream_loses_and_duplicates_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
     events = stream()
     want = await expected(events)
     engine = make_engine(settings)
@@ -91,7 +93,9 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(settings: Settings
                     await asyncio.sleep(0.05)
                     if n == 8:
                         # Make sure it is really working before pulling the plug.
-                        await wait_until(lambda: count_rows(engine, "diagnoses"), lambda c: c > 0, timeout=60)
+                        await wait_until(
+                            lambda: count_rows(engine, "diagnoses"), lambda c: c > 0, timeout=60
+                        )
                         proc.kill()
                         proc.wait()
                         kills += 1
@@ -103,7 +107,10 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(settings: Settings
                         kills += 1
                         proc = diagnoser(settings, log)
             await wait_until(
-                lambda: count_rows(engine, "diagnoses"), lambda c: c >= len(want), timeout=120, what="all diagnoses"
+                lambda: count_rows(engine, "diagnoses"),
+                lambda c: c >= len(want),
+                timeout=120,
+                what="all diagnoses",
             )
             await asyncio.sleep(1.0)  # let any straggling duplicate arrive
             assert await count_rows(engine, "diagnoses") == len(want)
@@ -121,9 +128,14 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(settings: Settings
         proc.wait(30)
         await engine.dispose()
     assert kills == 2
-    published = [decode(r.value) for r in await read_topic(settings, settings.topics().domain(Context.LEARNING))]
+    published = [
+        decode(r.value)
+        for r in await read_topic(settings, settings.topics().domain(Context.LEARNING))
+    ]
     diagnosed = [e for e in published if e.event_type == "failure-diagnosed"]
     # Re-emitted diagnoses after a kill carry the same ids: duplicates on the log, one row each.
-    assert {e.event_id for e in diagnosed} == {e.event_id for e in diagnosed if e.payload.answer_event_id in want}  # type: ignore[attr-defined]
+    assert {e.event_id for e in diagnosed} == {
+        e.event_id for e in diagnosed if e.payload.answer_event_id in want
+    }  # type: ignore[attr-defined]
     assert len({e.event_id for e in diagnosed}) == len(want)
     assert "agent.state_rebuilt" in log.read_text()

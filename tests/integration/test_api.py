@@ -53,7 +53,9 @@ def answer(learner: str = "ada", **payload: Any) -> dict[str, Any]:
         ("GET", "/v1/dead-letters"),
     ],
 )
-async def test_everything_but_healthz_needs_the_token(client: httpx.AsyncClient, method: str, path: str) -> None:
+async def test_everything_but_healthz_needs_the_token(
+    client: httpx.AsyncClient, method: str, path: str
+) -> None:
     assert (await client.request(method, path)).status_code == 401
     wrong = await client.request(method, path, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
@@ -80,7 +82,9 @@ async def test_an_invalid_event_is_422_naming_the_field(client: httpx.AsyncClien
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "json_invalid"
 
 
-async def test_an_invalid_batch_is_rejected_whole(client: httpx.AsyncClient, settings: Settings) -> None:
+async def test_an_invalid_batch_is_rejected_whole(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
     topic = settings.topics().domain(Context.LEARNING)
     before = await topic_size(settings, [topic])
     batch = [answer("a"), answer("b"), answer("c", correct="sometimes"), answer("d")]
@@ -88,13 +92,22 @@ async def test_an_invalid_batch_is_rejected_whole(client: httpx.AsyncClient, set
     assert r.status_code == 422
     detail = r.json()["detail"]
     assert detail == [
-        {"loc": ["body", 2, "payload", "correct"], "msg": detail[0]["msg"], "type": "bool_parsing", "index": 2}
+        {
+            "loc": ["body", 2, "payload", "correct"],
+            "msg": detail[0]["msg"],
+            "type": "bool_parsing",
+            "index": 2,
+        }
     ]
     assert await topic_size(settings, [topic]) == before  # nothing of it was published
 
 
-async def test_a_valid_batch_is_published_and_read_back(client: httpx.AsyncClient, settings: Settings) -> None:
-    batch = [answer("api-learner", question_id=f"q{i}", response_time_ms=3000 + i) for i in range(5)]
+async def test_a_valid_batch_is_published_and_read_back(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    batch = [
+        answer("api-learner", question_id=f"q{i}", response_time_ms=3000 + i) for i in range(5)
+    ]
     r = await client.post("/v1/events", json=batch, headers=AUTH)
     assert r.status_code == 202 and r.json()["accepted"] == 5
     engine = make_engine(settings)
@@ -104,14 +117,23 @@ async def test_a_valid_batch_is_published_and_read_back(client: httpx.AsyncClien
             lambda stop: run_projector(settings, stop),
         ):
             await wait_until(lambda: count_rows(engine, "diagnoses"), lambda n: n == 5, timeout=60)
-            diagnoses = (await client.get("/v1/learners/api-learner/diagnoses", headers=AUTH)).json()
-            assert len(diagnoses) == 5 and {d["fail_mode"] for d in diagnoses} <= {"encoding_error", "executive_error"}
+            diagnoses = (
+                await client.get("/v1/learners/api-learner/diagnoses", headers=AUTH)
+            ).json()
+            assert len(diagnoses) == 5 and {d["fail_mode"] for d in diagnoses} <= {
+                "encoding_error",
+                "executive_error",
+            }
             assert set(r.json()["event_ids"]) == {d["answer_event_id"] for d in diagnoses}
-            attempts = (await client.get("/v1/learners/api-learner/attempts?limit=2", headers=AUTH)).json()
+            attempts = (
+                await client.get("/v1/learners/api-learner/attempts?limit=2", headers=AUTH)
+            ).json()
             assert len(attempts) == 2
             concepts = (await client.get("/v1/learners/api-learner/concepts", headers=AUTH)).json()
             assert concepts[0]["misses"] == 5
-            assert (await client.get("/v1/learners/api-learner/attempts?limit=0", headers=AUTH)).status_code == 422
+            assert (
+                await client.get("/v1/learners/api-learner/attempts?limit=0", headers=AUTH)
+            ).status_code == 422
             metrics = (await client.get("/metrics", headers=AUTH)).text
             assert 'nls_projector_lag{partition="' in metrics
             assert "nls_projection_events_applied" in metrics and "nls_dlq_depth" in metrics

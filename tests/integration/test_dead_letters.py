@@ -7,9 +7,9 @@ import pytest
 from events import Context, encode
 from projections.db import make_engine
 from services.agents import run_diagnoser, run_projector
+from services.bus.consumer import Delivery
 from services.bus.producer import EventPublisher
 from services.runtime.dead_letters import read_dead_letter
-from services.bus.consumer import Delivery
 from services.settings import Settings
 from tests.support.helpers import answer_event, background, count_rows, read_topic, wait_until
 
@@ -19,10 +19,16 @@ pytestmark = pytest.mark.integration
 async def test_bad_messages_are_dead_lettered_and_good_ones_processed(settings: Settings) -> None:
     topic = settings.topics().domain(Context.LEARNING)
     goods = [answer_event(f"learner-{i}", correct=False) for i in range(4)]
-    bad_payload = encode(goods[0]).value.replace(b'"response_time_ms":6000', b'"response_time_ms":-1')
+    bad_payload = encode(goods[0]).value.replace(
+        b'"response_time_ms":6000', b'"response_time_ms":-1'
+    )
     bad = [
         (b"{this is not json", "undecodable", "not JSON"),
-        (b'{"event_type":"answer-teleported","event_version":1,"payload":{}}', "unknown_event_type", "answer-teleported"),
+        (
+            b'{"event_type":"answer-teleported","event_version":1,"payload":{}}',
+            "unknown_event_type",
+            "answer-teleported",
+        ),
         (bad_payload, "invalid_payload", "payload.response_time_ms"),
     ]
     async with EventPublisher(settings) as pub:
@@ -37,9 +43,19 @@ async def test_bad_messages_are_dead_lettered_and_good_ones_processed(settings: 
             lambda stop: run_diagnoser(settings, stop),
             lambda stop: run_projector(settings, stop),
         ):
-            await wait_until(lambda: count_rows(engine, "diagnoses"), lambda n: n == 4, timeout=60, what="4 diagnoses")
+            await wait_until(
+                lambda: count_rows(engine, "diagnoses"),
+                lambda n: n == 4,
+                timeout=60,
+                what="4 diagnoses",
+            )
             # diagnoser and the learning projector each report every bad message
-            await wait_until(lambda: count_rows(engine, "dead_letters"), lambda n: n == 6, timeout=60, what="6 dead letters")
+            await wait_until(
+                lambda: count_rows(engine, "dead_letters"),
+                lambda n: n == 6,
+                timeout=60,
+                what="6 dead letters",
+            )
         assert await count_rows(engine, "attempts") == 4
     finally:
         await engine.dispose()
@@ -49,7 +65,10 @@ async def test_bad_messages_are_dead_lettered_and_good_ones_processed(settings: 
     for value, kind, reason in bad:
         hits = [i for i in infos if i.original == value]
         assert {i.agent for i in hits} == {"diagnoser", "projection.learning"}, kind
-        assert all(i.kind == kind and reason in i.reason for i in hits), (kind, [i.reason for i in hits])
+        assert all(i.kind == kind and reason in i.reason for i in hits), (
+            kind,
+            [i.reason for i in hits],
+        )
         assert all(i.source_topic == topic for i in hits)
     source = {(r.partition, r.offset): r.value for r in await read_topic(settings, topic)}
     for i in infos:  # the recorded coordinates point at the original bytes

@@ -72,17 +72,25 @@ async def test_saga_state_and_deadlines_survive_kill_9(settings: Settings, tmp_p
 
     def series(artifact: uuid.UUID, total: int) -> tuple[Envelope, list[Envelope]]:
         first = Envelope.new(
-            requested(0, total).model_copy(update={"artifact_id": artifact}), source="t", occurred_at=now
+            requested(0, total).model_copy(update={"artifact_id": artifact}),
+            source="t",
+            occurred_at=now,
         )
         rest = [
-            first.derive(requested(i, total).model_copy(update={"artifact_id": artifact}), role=f"r{i}", source="t")
+            first.derive(
+                requested(i, total).model_copy(update={"artifact_id": artifact}),
+                role=f"r{i}",
+                source="t",
+            )
             for i in range(1, total)
         ]
         return first, rest
 
     def completion(parent: Envelope, artifact: uuid.UUID, i: int) -> Envelope:
         return parent.derive(
-            BatchCompleted(artifact_id=artifact, batch_index=i, success=True, drills_generated=5, retry_count=0),
+            BatchCompleted(
+                artifact_id=artifact, batch_index=i, success=True, drills_generated=5, retry_count=0
+            ),
             role=f"c{i}",
             source="t",
         )
@@ -94,13 +102,23 @@ async def test_saga_state_and_deadlines_survive_kill_9(settings: Settings, tmp_p
             await pub.publish([a_first, *a_rest, b_first, *b_rest])
             await pub.publish([completion(a_first, done_art, 0), completion(a_first, done_art, 1)])
             await pub.publish([completion(b_first, late_art, 0)])
-            await wait_until(lambda: asyncio.sleep(0, worker.applied()), lambda n: n >= 8, timeout=60, what="8 events applied")
+            await wait_until(
+                lambda: asyncio.sleep(0, worker.applied()),
+                lambda n: n >= 8,
+                timeout=60,
+                what="8 events applied",
+            )
             worker.kill()  # kill -9 with both sagas half-way
             worker.start()
             await pub.publish([completion(a_first, done_art, 2)])
             # The restarted worker knows batches 0 and 1 of each series were reported:
             # series A completes, series B times out with only batch 1 missing.
-            await wait_until(lambda: timeouts(settings, late_art), lambda t: t == [1], timeout=timeout_s + 40, what="B's timeout")
+            await wait_until(
+                lambda: timeouts(settings, late_art),
+                lambda t: t == [1],
+                timeout=timeout_s + 40,
+                what="B's timeout",
+            )
         await asyncio.sleep(1.0)
         assert await timeouts(settings, done_art) == []
         assert await timeouts(settings, late_art) == [1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 
 import pytest
@@ -61,19 +60,35 @@ async def test_redelivered_batches_and_duplicate_events_apply_once(settings: Set
         batch = await fetch_all(settings, settings.topics().domain(Context.LEARNING))
         assert sum(len(v) for v in batch.values()) == 70
         fake = InMemoryPublisher()
-        first = await fold_batch(engine, projection, batch, topics=settings.topics(), send_dead=lambda d: fake.send_raw("x", None, None, []))
+        first = await fold_batch(
+            engine,
+            projection,
+            batch,
+            topics=settings.topics(),
+            send_dead=lambda d: fake.send_raw("x", None, None, []),
+        )
         assert first.applied == 70 and not first.dead
         before = await checksum(engine, projection)
         # Redelivery of the same offsets (a crash before the consumer commit).
-        again = await fold_batch(engine, projection, batch, topics=settings.topics(), send_dead=lambda d: fake.send_raw("x", None, None, []))
+        again = await fold_batch(
+            engine,
+            projection,
+            batch,
+            topics=settings.topics(),
+            send_dead=lambda d: fake.send_raw("x", None, None, []),
+        )
         assert again.applied == 0
         assert await checksum(engine, projection) == before
         assert await count_rows(engine, "attempts") == 60
-        per_learner = await rows(engine, f'SELECT sum(attempts) FROM "{settings.db_schema}".learner_concepts')
+        per_learner = await rows(
+            engine, f'SELECT sum(attempts) FROM "{settings.db_schema}".learner_concepts'
+        )
         assert per_learner == [(60,)]
         # A projector on a brand-new consumer group starts from Postgres, not from Kafka.
         async with background(lambda stop: run_projector(settings, stop, ["learning"])):
-            await wait_until(lambda: checksum(engine, projection), lambda c: c == before, timeout=20)
+            await wait_until(
+                lambda: checksum(engine, projection), lambda c: c == before, timeout=20
+            )
             async with EventPublisher(settings) as pub:
                 await pub.publish([answer_event("l-new")])
             await wait_until(lambda: count_rows(engine, "attempts"), lambda n: n == 61, timeout=30)
@@ -90,9 +105,16 @@ async def test_replay_equals_live_and_swaps_under_a_running_projector(settings: 
             lambda stop: run_projector(settings, stop, ["learning"]),
         ):
             async with EventPublisher(settings) as pub:
-                await pub.publish([answer_event(f"l{i % 7}", correct=i % 2 == 0, rt=500 + i * 100) for i in range(200)])
-            await wait_until(lambda: count_rows(engine, "diagnoses"), lambda n: n == 100, timeout=60)
-            live, tables = await checksum(engine, projection)
+                await pub.publish(
+                    [
+                        answer_event(f"l{i % 7}", correct=i % 2 == 0, rt=500 + i * 100)
+                        for i in range(200)
+                    ]
+                )
+            await wait_until(
+                lambda: count_rows(engine, "diagnoses"), lambda n: n == 100, timeout=60
+            )
+            live, _ = await checksum(engine, projection)
             async with EventPublisher(settings) as pub:
                 result = await rebuild(projection, settings=settings, engine=engine, publisher=pub)
             assert result.applied == 300 and result.dead_letters == 0
@@ -100,19 +122,27 @@ async def test_replay_equals_live_and_swaps_under_a_running_projector(settings: 
             # The running projector keeps going on the swapped-in tables.
             async with EventPublisher(settings) as pub:
                 await pub.publish([answer_event("after-swap", correct=False)])
-            await wait_until(lambda: count_rows(engine, "diagnoses"), lambda n: n == 101, timeout=60)
+            await wait_until(
+                lambda: count_rows(engine, "diagnoses"), lambda n: n == 101, timeout=60
+            )
             after_live, _ = await checksum(engine, projection)
         async with EventPublisher(settings) as pub:
             await rebuild(projection, settings=settings, engine=engine, publisher=pub)
         assert (await checksum(engine, projection))[0] == after_live
-        schemas = await rows(engine, "SELECT nspname FROM pg_namespace WHERE nspname LIKE '%%__rebuild_%%' OR nspname LIKE '%%__old_%%'")
+        schemas = await rows(
+            engine,
+            "SELECT nspname FROM pg_namespace "
+            "WHERE nspname LIKE '%%__rebuild_%%' OR nspname LIKE '%%__old_%%'",
+        )
         assert schemas == []
     finally:
         await engine.dispose()
 
 
 # A projection whose apply fails for one event: that event is dead-lettered, the rest applied.
-POISON_TABLE = Table("poison_probe", METADATA, Column("event_id", String(36), primary_key=True), Column("n", Integer))
+POISON_TABLE = Table(
+    "poison_probe", METADATA, Column("event_id", String(36), primary_key=True), Column("n", Integer)
+)
 
 
 class PoisonSensitive:
@@ -131,7 +161,9 @@ class PoisonSensitive:
         for item in batch:
             if item.envelope.payload.answer_given == "poison":  # type: ignore[attr-defined]
                 raise ValueError("cannot project this answer")
-            await conn.execute(POISON_TABLE.insert().values(event_id=str(item.envelope.event_id), n=1))
+            await conn.execute(
+                POISON_TABLE.insert().values(event_id=str(item.envelope.event_id), n=1)
+            )
 
 
 async def test_a_poison_event_in_a_projection_is_isolated(settings: Settings) -> None:
@@ -143,7 +175,9 @@ async def test_a_poison_event_in_a_projection_is_isolated(settings: Settings) ->
     try:
         projector = Projector(PoisonSensitive(), settings=settings, engine=engine, publisher=fake)
         async with background(projector.run):
-            await wait_until(lambda: count_rows(engine, "poison_probe"), lambda n: n == 7, timeout=30)
+            await wait_until(
+                lambda: count_rows(engine, "poison_probe"), lambda n: n == 7, timeout=30
+            )
             await wait_until(lambda: _len(fake.raw), lambda n: n == 1, timeout=10)
         topic, _, value, headers = fake.raw[0]
         assert topic == settings.topics().dlq(Context.LEARNING)
@@ -156,5 +190,3 @@ async def test_a_poison_event_in_a_projection_is_isolated(settings: Settings) ->
 
 async def _len(items: list[object]) -> int:
     return len(items)
-
-

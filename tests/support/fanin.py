@@ -77,7 +77,11 @@ class FanInSaga(Saga[FanInState]):
             reported = sorted([*state.reported, p.batch_index])
             done = len(reported) == state.total
             return state.model_copy(
-                update={"reported": reported, "finished": done, "deadlines": {} if done else state.deadlines}
+                update={
+                    "reported": reported,
+                    "finished": done,
+                    "deadlines": {} if done else state.deadlines,
+                }
             )
         if isinstance(p, SagaDeadlineReached):
             return state.model_copy(update={"finished": True, "deadlines": {}})

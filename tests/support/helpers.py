@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.bus.consumer import consumer_config
+from services.bus.gaps import GapGuard
 from services.bus.offsets import log_end_offsets
 from services.settings import Settings
 
@@ -39,7 +40,9 @@ async def wait_until(
 
 
 @asynccontextmanager
-async def background(*mains: Callable[[asyncio.Event], Awaitable[None]]) -> AsyncIterator[asyncio.Event]:
+async def background(
+    *mains: Callable[[asyncio.Event], Awaitable[None]],
+) -> AsyncIterator[asyncio.Event]:
     """Run workers as tasks; stop them cleanly (and surface their errors) on exit."""
     stop = asyncio.Event()
     tasks = [asyncio.create_task(m(stop)) for m in mains]
@@ -67,11 +70,14 @@ async def read_topic(settings: Settings, topic: str, timeout: float = 5.0) -> li
         ends = await log_end_offsets(reader, tps)
         reader.assign(tps)
         await reader.seek_to_beginning(*tps)
+        gaps = GapGuard("test.read_topic")
+        for tp in tps:
+            gaps.expect(tp, 0)
         records: list[Any] = []
         pending = {tp for tp in tps if ends[tp] > 0}
         deadline = time.monotonic() + timeout
         while pending and time.monotonic() < deadline:
-            fetched = await reader.getmany(*pending, timeout_ms=200)
+            fetched = gaps.check(await reader.getmany(*pending, timeout_ms=200), reader)
             for tp, recs in fetched.items():
                 records.extend(recs)
                 if recs and recs[-1].offset + 1 >= ends[tp]:

@@ -20,7 +20,13 @@ from events.drills import (
     GamePhase,
     SeededPosition,
 )
-from events.learning import AnswerSubmitted, DiagnosisEvidence, FailMode, FailureDiagnosed, QuestionKind
+from events.learning import (
+    AnswerSubmitted,
+    DiagnosisEvidence,
+    FailMode,
+    FailureDiagnosed,
+    QuestionKind,
+)
 from events.lessons import LessonPhase, LessonPhaseCompleted, PhaseStatus
 from events.sagas import SagaDeadlineReached
 
@@ -33,8 +39,10 @@ aware = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
 )
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 json_objects = st.dictionaries(st.text(max_size=8), json_values, max_size=4)
@@ -103,7 +111,13 @@ def positions(draw: Any) -> SeededPosition:
         for i in range(n)
     ]
     return SeededPosition(
-        position_id=draw(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", min_size=14, max_size=14)),
+        position_id=draw(
+            st.text(
+                alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                min_size=14,
+                max_size=14,
+            )
+        ),
         dice=(draw(st.integers(1, 6)), draw(st.integers(1, 6))),
         phase=draw(st.sampled_from(GamePhase)),
         candidate_moves=moves,
@@ -156,7 +170,9 @@ def candidate_scores(draw: Any) -> Any:
         candidate_count=count,
         score=breakdown.weighted_total(),
         breakdown=breakdown,
-        self_review=draw(st.none() | st.builds(SelfReview, clarity=unit, age_fit=unit, correctness=unit)),
+        self_review=draw(
+            st.none() | st.builds(SelfReview, clarity=unit, age_fit=unit, correctness=unit)
+        ),
         issues=draw(st.lists(st.text(max_size=30), max_size=3)),
         approach=draw(st.sampled_from(PedagogicalApproach)),
         temperature=draw(st.floats(0, 2, allow_nan=False)),

@@ -20,15 +20,25 @@ def test_committed_docs_match_the_catalog() -> None:
     files = render()
     drifted = [p for p, text in files.items() if (ROOT / "docs" / p).read_text() != text]
     assert not drifted, f"run `nls events docs`: {drifted} differ from the catalog"
-    on_disk = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs" / "schemas").glob("*.json")}
+    on_disk = {
+        p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs" / "schemas").glob("*.json")
+    }
     assert on_disk == {p for p in files if p.startswith("schemas/")}, "stale schema files"
 
 
 def test_every_schema_describes_the_envelope_and_payload() -> None:
     for spec in CATALOG:
-        schema = json.loads((ROOT / "docs" / f"schemas/{spec.event_type}.v{spec.version}.json").read_text())
+        schema = json.loads(
+            (ROOT / "docs" / f"schemas/{spec.event_type}.v{spec.version}.json").read_text()
+        )
         assert schema["title"] == spec.event_type
-        assert set(schema["required"]) >= {"event_id", "event_type", "event_version", "payload", "key"}
+        assert set(schema["required"]) >= {
+            "event_id",
+            "event_type",
+            "event_version",
+            "payload",
+            "key",
+        }
         assert schema["properties"]["event_type"]["const"] == spec.event_type
 
 

@@ -91,14 +91,18 @@ def test_sibling_concept_answer_is_discrimination() -> None:
     assert own.fail_mode is FailMode.ENCODING_ERROR
 
 
-@pytest.mark.parametrize("kind", [QuestionKind.APPLICATION, QuestionKind.PROCEDURE, QuestionKind.CALCULATION])
+@pytest.mark.parametrize(
+    "kind", [QuestionKind.APPLICATION, QuestionKind.PROCEDURE, QuestionKind.CALCULATION]
+)
 def test_integrative_question_on_known_facts_is_integration(kind: QuestionKind) -> None:
     h = LearnerHistory()
     play(h, [(answer(correct=True), T0)])
     d = diagnose(h, answer(question_kind=kind), T0 + timedelta(minutes=1))
     assert d.fail_mode is FailMode.INTEGRATION_ERROR
     # Without the facts known first, it is still a gap in encoding.
-    assert diagnose(LearnerHistory(), answer(question_kind=kind)).fail_mode is FailMode.ENCODING_ERROR
+    assert (
+        diagnose(LearnerHistory(), answer(question_kind=kind)).fail_mode is FailMode.ENCODING_ERROR
+    )
 
 
 def test_long_session_is_fatigue() -> None:
@@ -111,7 +115,13 @@ def test_long_session_is_fatigue() -> None:
 
 def test_many_answers_in_a_session_is_fatigue() -> None:
     h = LearnerHistory()
-    play(h, [(answer(correct=True, concept_id=uuid.uuid4()), T0 + timedelta(seconds=i)) for i in range(79)])
+    play(
+        h,
+        [
+            (answer(correct=True, concept_id=uuid.uuid4()), T0 + timedelta(seconds=i))
+            for i in range(79)
+        ],
+    )
     d = diagnose(h, answer(), T0 + timedelta(minutes=10))
     assert d.fail_mode is FailMode.FATIGUE_ERROR and d.evidence.rule == "fatigue.many_answers"
     assert d.evidence.session_answers == 80
@@ -122,7 +132,19 @@ def test_rising_response_times_with_falling_accuracy_is_fatigue() -> None:
     at = T0
     for i in range(12):
         fast_and_right = i < 6
-        play(h, [(answer(correct=fast_and_right, rt=3000 if fast_and_right else 9000, concept_id=uuid.uuid4()), at)])
+        play(
+            h,
+            [
+                (
+                    answer(
+                        correct=fast_and_right,
+                        rt=3000 if fast_and_right else 9000,
+                        concept_id=uuid.uuid4(),
+                    ),
+                    at,
+                )
+            ],
+        )
         at += timedelta(seconds=30)
     d = diagnose(h, answer(rt=9000), at)
     assert d.fail_mode is FailMode.FATIGUE_ERROR and d.evidence.rule == "fatigue.slowing_down"
@@ -144,11 +166,19 @@ def test_rules_are_tried_in_order() -> None:
     h = LearnerHistory()
     play(h, [(answer(correct=True), T0)])
     late = T0 + timedelta(minutes=60)
-    assert diagnose(h, answer(rt=500, answer_concept_id=SIBLING), late).fail_mode is FailMode.FATIGUE_ERROR
-    soon = T0 + timedelta(minutes=1)
-    assert diagnose(h, answer(rt=500, answer_concept_id=SIBLING), soon).fail_mode is FailMode.EXECUTIVE_ERROR
     assert (
-        diagnose(h, answer(answer_concept_id=SIBLING, question_kind=QuestionKind.APPLICATION), soon).fail_mode
+        diagnose(h, answer(rt=500, answer_concept_id=SIBLING), late).fail_mode
+        is FailMode.FATIGUE_ERROR
+    )
+    soon = T0 + timedelta(minutes=1)
+    assert (
+        diagnose(h, answer(rt=500, answer_concept_id=SIBLING), soon).fail_mode
+        is FailMode.EXECUTIVE_ERROR
+    )
+    assert (
+        diagnose(
+            h, answer(answer_concept_id=SIBLING, question_kind=QuestionKind.APPLICATION), soon
+        ).fail_mode
         is FailMode.DISCRIMINATION_ERROR
     )
 
@@ -174,7 +204,9 @@ def test_sessions_are_bounded_per_learner() -> None:
         max_size=40,
     )
 )
-def test_every_wrong_answer_gets_a_consistent_diagnosis(steps: list[tuple[bool, int, int, int]]) -> None:
+def test_every_wrong_answer_gets_a_consistent_diagnosis(
+    steps: list[tuple[bool, int, int, int]],
+) -> None:
     concepts = [uuid.UUID(int=i + 1) for i in range(4)]
     h = LearnerHistory()
     at = T0

@@ -150,9 +150,10 @@ def test_upcasters_chain_to_the_current_version() -> None:
     env = decode(_old(1, {"learner_id": "ada", "mark": 7}), local)
     assert env.event_version == 3
     assert env.payload == GradeRecorded(learner_id="ada", percent=70.0, scale="percent")
-    assert decode(_old(2, {"learner_id": "ada", "percent": 55}), local).payload_as(
-        GradeRecorded
-    ).scale == "percent"
+    assert (
+        decode(_old(2, {"learner_id": "ada", "percent": 55}), local).payload_as(GradeRecorded).scale
+        == "percent"
+    )
     assert local.upcasters() == [("grade-recorded", 1), ("grade-recorded", 2)]
 
 

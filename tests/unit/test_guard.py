@@ -19,7 +19,9 @@ pytestmark = pytest.mark.unit
 TOPICS = TopicNames("unit")
 
 
-def delivery(value: bytes | None, headers: Sequence[tuple[str, bytes]] = (), offset: int = 7) -> Delivery:
+def delivery(
+    value: bytes | None, headers: Sequence[tuple[str, bytes]] = (), offset: int = 7
+) -> Delivery:
     return Delivery("unit.learning", 2, offset, b"k", value, tuple(headers))
 
 
@@ -72,14 +74,19 @@ async def test_good_event_is_handled() -> None:
         (b"{not json", "undecodable"),
         (None, "undecodable"),
         (b'{"event_type": "answer-teleported", "event_version": 1}', "unknown_event_type"),
-        (b'{"event_type": "answer-submitted", "event_version": 1, "payload": {}}', "invalid_payload"),
+        (
+            b'{"event_type": "answer-submitted", "event_version": 1, "payload": {}}',
+            "invalid_payload",
+        ),
     ],
 )
 async def test_bad_messages_become_dead_letters(value: bytes | None, kind: str) -> None:
     handler = Scripted()
     out = await guard(handler).run(delivery(value, [("trace", b"abc")]))
     assert out.dead is not None and handler.calls == 0
-    info = read_dead_letter(Delivery(out.dead.topic, 0, 0, out.dead.key, out.dead.value, tuple(out.dead.headers)))
+    info = read_dead_letter(
+        Delivery(out.dead.topic, 0, 0, out.dead.key, out.dead.value, tuple(out.dead.headers))
+    )
     assert out.dead.topic == "unit.learning.dlq"
     assert info.kind == kind and info.agent == "scripted"
     assert (info.source_topic, info.source_partition, info.source_offset) == ("unit.learning", 2, 7)

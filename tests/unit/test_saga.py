@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from events import Envelope
-from events.drills import BatchCompleted, BatchContext, BatchPrompts, BatchRequested, CandidateMove, GamePhase, SeededPosition
+from events.drills import (
+    BatchCompleted,
+    BatchContext,
+    BatchPrompts,
+    BatchRequested,
+    CandidateMove,
+    GamePhase,
+    SeededPosition,
+)
 from services.bus.consumer import Delivery
 from services.bus.memory import InMemoryPublisher
 from services.runtime.saga import InMemorySagaStore, SagaHandler
@@ -35,12 +43,18 @@ def requested(i: int, total: int = 3) -> BatchRequested:
         total_batches=total,
         drill_indices=[i * 5 + j for j in range(5)],
         positions=[position],
-        context=BatchContext(mental_model={}, curriculum={}, prompts=BatchPrompts(system_prompt="s", user_prompt_template="u")),
+        context=BatchContext(
+            mental_model={},
+            curriculum={},
+            prompts=BatchPrompts(system_prompt="s", user_prompt_template="u"),
+        ),
     )
 
 
 def completed(i: int) -> BatchCompleted:
-    return BatchCompleted(artifact_id=ARTIFACT, batch_index=i, success=True, drills_generated=5, retry_count=0)
+    return BatchCompleted(
+        artifact_id=ARTIFACT, batch_index=i, success=True, drills_generated=5, retry_count=0
+    )
 
 
 class Log:
@@ -69,7 +83,7 @@ def make() -> tuple[SagaHandler, InMemorySagaStore, InMemoryPublisher, Log]:
 
 
 async def test_state_is_keyed_by_instance_and_remembers_its_offset() -> None:
-    handler, store, _, log = make()
+    _, store, _, log = make()
     await log.feed(log.root)
     stored = store.get(str(ARTIFACT))
     assert stored is not None and stored.offset == 0
@@ -78,7 +92,7 @@ async def test_state_is_keyed_by_instance_and_remembers_its_offset() -> None:
 
 
 async def test_redelivered_events_are_not_applied_twice() -> None:
-    handler, store, _, log = make()
+    _, store, _, log = make()
     await log.feed(log.root)
     done = log.event(completed(1), "c1")
     await log.feed(done)
@@ -88,7 +102,7 @@ async def test_redelivered_events_are_not_applied_twice() -> None:
 
 
 async def test_deadline_reports_missing_batches_once() -> None:
-    handler, store, pub, log = make()
+    handler, _, pub, log = make()
     await log.feed(log.root)
     await log.feed(log.event(completed(1), "c1"))
     assert handler.due_deadlines(T0 + timedelta(seconds=59)) == []

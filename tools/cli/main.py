@@ -17,7 +17,9 @@ from rich.table import Table
 from services.logging import configure_logging
 from services.settings import Settings, get_settings
 
-app = typer.Typer(help="nls: event-sourced AI content generation for learning apps.", no_args_is_help=True)
+app = typer.Typer(
+    help="nls: event-sourced AI content generation for learning apps.", no_args_is_help=True
+)
 events_app = typer.Typer(help="The event catalog.", no_args_is_help=True)
 agent_app = typer.Typer(help="Run agents and projectors.", no_args_is_help=True)
 projections_app = typer.Typer(help="Read models.", no_args_is_help=True)
@@ -55,13 +57,17 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 @events_app.command("docs")
 def events_docs(
     out: Annotated[Path, typer.Option(help="directory to write")] = Path("docs"),
-    check: Annotated[bool, typer.Option(help="fail if the files differ instead of writing")] = False,
+    check: Annotated[
+        bool, typer.Option(help="fail if the files differ instead of writing")
+    ] = False,
 ) -> None:
     """Write docs/events.md and one JSON Schema per event type from the catalog."""
     from events.docs import render
 
     files = render()
-    stale = [p for p, text in files.items() if not (out / p).exists() or (out / p).read_text() != text]
+    stale = [
+        p for p, text in files.items() if not (out / p).exists() or (out / p).read_text() != text
+    ]
     if check:
         if stale:
             raise fail(f"{len(stale)} file(s) drifted from the catalog: {', '.join(stale)}")
@@ -74,7 +80,9 @@ def events_docs(
 
 
 @app.command("publish")
-def publish(path: Annotated[Path, typer.Argument(help="a JSON event, a JSON array, or JSON lines")]) -> None:
+def publish(
+    path: Annotated[Path, typer.Argument(help="a JSON event, a JSON array, or JSON lines")],
+) -> None:
     """Validate events from a file and publish them; nothing is published if one is invalid."""
     from events import CATALOG, EventError
 
@@ -168,7 +176,9 @@ def _chosen(name: str | None) -> list[Any]:
 
 @app.command("replay")
 def replay(
-    projection: Annotated[str | None, typer.Option("--projection", "-p", help="one read model")] = None,
+    projection: Annotated[
+        str | None, typer.Option("--projection", "-p", help="one read model")
+    ] = None,
 ) -> None:
     """Rebuild read models from offset 0 into fresh tables, then swap them in atomically."""
     from projections.db import make_engine
@@ -265,7 +275,9 @@ def query_diagnoses(
     if not rows:
         console.print(f"no diagnoses for learner {learner!r}")
         return
-    table = Table("when", "concept", "question", "fail mode", "conf.", "why", title=f"diagnoses of {learner}")
+    table = Table(
+        "when", "concept", "question", "fail mode", "conf.", "why", title=f"diagnoses of {learner}"
+    )
     for r in rows:
         table.add_row(
             r.diagnosed_at.strftime("%Y-%m-%d %H:%M:%S"),

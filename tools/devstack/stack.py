@@ -66,7 +66,11 @@ class DevStack:
         else:
             port = 9092 if not port_open("127.0.0.1", 9092) else free_port()
             self.broker = EmbeddedBroker(port, log_path=self.state_dir / "broker.log").start()
-            bootstrap, broker_origin, flavour = self.broker.bootstrap, "embedded (Tansu, in memory)", "tansu"
+            bootstrap, broker_origin, flavour = (
+                self.broker.bootstrap,
+                "embedded (Tansu, in memory)",
+                "tansu",
+            )
         await wait_for_broker(bootstrap)
         self.postgres = await asyncio.to_thread(
             find_postgres, s.database_url, self.state_dir / "pgdata"

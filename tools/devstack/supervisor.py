@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -60,10 +61,8 @@ class Supervisor:
                 restarts=child.restarts,
                 restart_in_s=backoff,
             )
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), backoff)
-            except TimeoutError:
-                pass
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._watch(c)) for c in self.children]
@@ -77,20 +76,16 @@ class Supervisor:
         running = [c for c in self.children if c.proc and c.proc.returncode is None]
         for c in running:
             assert c.proc is not None
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(c.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         for c in running:
             assert c.proc is not None
             try:
                 await asyncio.wait_for(c.proc.wait(), self.grace_s)
             except TimeoutError:
                 log.warning("supervisor.kill", child=c.name)
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(c.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 await c.proc.wait()
         for t in self._tasks:
             t.cancel()
