@@ -70,6 +70,11 @@ class Projection(Protocol):
     def volatile_columns(self) -> frozenset[str]:
         """Columns left out of checksums (e.g. projected_at)."""
 
+    @property
+    def partition_local(self) -> bool:
+        """True when no row depends on events of two partitions (rebuilds may run
+        partitions in parallel)."""
+
     def topics(self, names: TopicNames) -> list[str]: ...
 
     def wants(self, event_type: str | None) -> bool: ...

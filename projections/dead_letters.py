@@ -52,6 +52,7 @@ class DeadLettersProjection:
     decodes = False
     tables = (DEAD_LETTERS,)
     volatile_columns: frozenset[str] = frozenset()
+    partition_local = True  # a failure is reported on one partition
 
     def topics(self, names: TopicNames) -> list[str]:
         return names.all_dlq()

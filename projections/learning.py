@@ -88,6 +88,7 @@ class LearningProjection:
     decodes = True
     tables = (ATTEMPTS, DIAGNOSES, LEARNER_CONCEPTS)
     volatile_columns = frozenset({"projected_at"})
+    partition_local = True  # every row belongs to one learner, and learners are keys
     _types = frozenset({AnswerSubmitted.event_type, FailureDiagnosed.event_type})
 
     def topics(self, names: TopicNames) -> list[str]:

@@ -9,8 +9,11 @@ lock; the live projector then rewinds to the rebuilt checkpoints and catches up.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import multiprocessing
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -53,23 +56,58 @@ async def rebuild(
     engine: AsyncEngine,
     publisher: Publisher,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> RebuildResult:
+    """Rebuild ``projection`` from the whole log and swap it in.
+
+    With ``workers`` > 1 and a projection whose rows never span partitions, the
+    partitions are split between this process and ``workers - 1`` child
+    processes that fold into the same fresh schema in parallel (large logs only:
+    a child costs about a second to start).
+    """
     live = schema_of(engine)
     scratch = _rebuild_schema(live, projection)
     async with engine.begin() as conn:
         await conn.execute(text(f'DROP SCHEMA IF EXISTS "{scratch}" CASCADE'))
         await create_schema(conn, scratch, [*projection.tables, CHECKPOINTS])
         await create_schema(conn, live, [*projection.tables, CHECKPOINTS])
-    target = in_schema(engine, scratch)
+    ends = await _log_ends(settings, projection)
+    total = sum(ends.values())
+    parallel = workers > 1 and projection.partition_local and total >= PARALLEL_MIN_EVENTS
+    groups = _split(
+        sorted(ends, key=lambda tp: (tp.topic, tp.partition)), workers if parallel else 1
+    )
+    done = {"events": 0}
 
-    async def send_dead(dead: list[DeadLetter]) -> None:
-        for d in dead:
-            await publisher.send_raw(d.topic, d.key, d.value, d.headers)
+    def report(n: int) -> None:
+        done["events"] += n
+        if progress:
+            progress(done["events"], total)
 
-    # Two stages: the reader fetches and decodes the next batch (CPU) while the
-    # writer waits on Postgres with the current one.
-    queue: asyncio.Queue[Decoded | None] = asyncio.Queue(maxsize=2)
-    counts = {"events": 0, "applied": 0, "dead": 0}
+    if progress:
+        progress(0, total)
+    own = _fold_partitions(
+        projection, settings, in_schema(engine, scratch), publisher, groups[0], ends, report
+    )
+    if len(groups) == 1:
+        counts = [await own]
+    else:
+        counts = await _with_children(projection, settings, scratch, groups[1:], ends, own, report)
+    await swap_in(engine, projection, scratch)
+    totals = {k: sum(c[k] for c in counts) for k in ("events", "applied", "dead")}
+    log.info("projection.rebuilt", projection=projection.name, workers=len(groups), **totals)
+    return RebuildResult(projection.name, totals["events"], totals["applied"], totals["dead"])
+
+
+PARALLEL_MIN_EVENTS = 50_000
+
+
+def _split(tps: list[TopicPartition], n: int) -> list[list[TopicPartition]]:
+    groups = [tps[i::n] for i in range(min(n, len(tps)))]
+    return [g for g in groups if g] or [[]]
+
+
+async def _log_ends(settings: Settings, projection: Projection) -> dict[TopicPartition, int]:
     reader = AIOKafkaConsumer(**consumer_config(settings, None))
     await reader.start()
     try:
@@ -78,19 +116,45 @@ async def rebuild(
             for topic in projection.topics(settings.topics())
             for p in sorted(await _partitions(reader, topic))
         ]
-        ends = await log_end_offsets(reader, tps)
-        reader.assign(tps)
-        total = sum(ends.values())
-        await reader.seek_to_beginning(*tps)
-        if progress:
-            progress(0, total)
+        return await log_end_offsets(reader, tps)
+    finally:
+        await reader.stop()
 
+
+async def _fold_partitions(
+    projection: Projection,
+    settings: Settings,
+    target: AsyncEngine,
+    publisher: Publisher,
+    tps: list[TopicPartition],
+    ends: dict[TopicPartition, int],
+    report: Callable[[int], None],
+) -> dict[str, int]:
+    """Fold ``tps`` from their start to ``ends`` into ``target``.
+
+    Two stages: the reader fetches and decodes the next batch (CPU) while the
+    writer waits on Postgres with the current one.
+    """
+    counts = {"events": 0, "applied": 0, "dead": 0}
+    remaining = {tp for tp in tps if ends[tp] > 0}
+    if not remaining:
+        return counts
+    queue: asyncio.Queue[Decoded | None] = asyncio.Queue(maxsize=2)
+
+    async def send_dead(dead: list[DeadLetter]) -> None:
+        for d in dead:
+            await publisher.send_raw(d.topic, d.key, d.value, d.headers)
+
+    reader = AIOKafkaConsumer(**consumer_config(settings, None))
+    await reader.start()
+    try:
+        reader.assign(list(remaining))
+        await reader.seek_to_beginning(*remaining)
         gaps = GapGuard(f"{projection.name}.rebuild")
-        for tp, start in (await reader.beginning_offsets(tps)).items():
+        for tp, start in (await reader.beginning_offsets(list(remaining))).items():
             gaps.expect(tp, start)
 
         async def read() -> None:
-            remaining = {tp for tp, end in ends.items() if end > 0}
             while remaining:
                 fetched = gaps.check(
                     await reader.getmany(*remaining, timeout_ms=500, max_records=10_000), reader
@@ -108,28 +172,111 @@ async def rebuild(
             await queue.put(None)
 
         async def write() -> None:
-            gaps: dict[TopicPartition, int] = {}
+            seen: dict[TopicPartition, int] = {}
             while (decoded := await queue.get()) is not None:
+                # Each rebuild worker owns its partitions' rows: no lock needed.
                 result = await write_batch(
                     target,
                     projection,
                     decoded,
                     topics=settings.topics(),
                     send_dead=send_dead,
-                    gaps_seen=gaps,
+                    gaps_seen=seen,
+                    lock=False,
                 )
+                n = sum(len(v) for v in decoded.values())
+                counts["events"] += n
                 counts["applied"] += result.applied
                 counts["dead"] += len(result.dead)
-                counts["events"] += sum(len(v) for v in decoded.values())
-                if progress:
-                    progress(counts["events"], total)
+                report(n)
 
         await asyncio.gather(read(), write())
     finally:
         await reader.stop()
-    await swap_in(engine, projection, scratch)
-    log.info("projection.rebuilt", projection=projection.name, **counts)
-    return RebuildResult(projection.name, counts["events"], counts["applied"], counts["dead"])
+    return counts
+
+
+async def _with_children(
+    projection: Projection,
+    settings: Settings,
+    scratch: str,
+    groups: list[list[TopicPartition]],
+    ends: dict[TopicPartition, int],
+    own: Coroutine[Any, Any, dict[str, int]],
+    report: Callable[[int], None],
+) -> list[dict[str, int]]:
+    """Run ``own`` here while child processes fold the other groups."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager, ProcessPoolExecutor(len(groups), mp_context=ctx) as pool:
+        queue = manager.Queue()
+        loop = asyncio.get_running_loop()
+        children = [
+            loop.run_in_executor(
+                pool,
+                _child,
+                settings,
+                projection.name,
+                scratch,
+                [(tp.topic, tp.partition) for tp in group],
+                {f"{tp.topic}:{tp.partition}": ends[tp] for tp in group},
+                queue,
+            )
+            for group in groups
+        ]
+        stop = asyncio.Event()
+
+        async def relay_progress() -> None:
+            while not stop.is_set():
+                while not queue.empty():
+                    report(queue.get_nowait())
+                await asyncio.sleep(0.1)
+
+        relay = asyncio.create_task(relay_progress())
+        try:
+            results = await asyncio.gather(own, *children)
+        finally:
+            stop.set()
+            await relay
+            while not queue.empty():
+                report(queue.get_nowait())
+    return list(results)
+
+
+def _child(
+    settings: Settings,
+    projection_name: str,
+    scratch: str,
+    tps: list[tuple[str, int]],
+    ends: dict[str, int],
+    queue: Any,
+) -> dict[str, int]:
+    """A rebuild worker process (spawned): fold its partitions, report progress."""
+    from projections.db import make_engine
+    from projections.registry import get_projection
+    from services.bus.producer import EventPublisher
+    from services.runtime.worker import tune_gc
+
+    tune_gc()
+    parts = [TopicPartition(t, p) for t, p in tps]
+    ends_by_tp = {tp: ends[f"{tp.topic}:{tp.partition}"] for tp in parts}
+
+    async def go() -> dict[str, int]:
+        engine = make_engine(settings)
+        try:
+            async with EventPublisher(settings, client_id="replay") as publisher:
+                return await _fold_partitions(
+                    get_projection(projection_name),
+                    settings,
+                    in_schema(engine, scratch),
+                    publisher,
+                    parts,
+                    ends_by_tp,
+                    queue.put,
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
 
 
 async def _partitions(reader: AIOKafkaConsumer, topic: str) -> set[int]:

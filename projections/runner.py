@@ -140,6 +140,7 @@ async def write_batch(
     topics: TopicNames,
     send_dead: SendDead,
     gaps_seen: dict[TopicPartition, int] | None = None,
+    lock: bool = True,
 ) -> FoldResult:
     """The I/O half: apply what is past the checkpoints, with the new checkpoints, in one
     transaction."""
@@ -154,7 +155,8 @@ async def write_batch(
         # Safe for read models: rows and checkpoint commit (or vanish) together, and
         # anything a crash loses is re-read from the log.
         await conn.execute(text("SET LOCAL synchronous_commit = off"))
-        await lock_projection(conn, schema_of(engine), projection)
+        if lock:
+            await lock_projection(conn, schema_of(engine), projection)
         checkpoints = await load_checkpoints(conn, projection.name)
         advanced: dict[tuple[str, int], int] = {}
         items: list[Applied] = []

@@ -10,6 +10,7 @@ from sqlalchemy import Column, Integer, String, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events import Context, TopicNames
+from projections import replay
 from projections.base import Applied
 from projections.checksum import checksum
 from projections.db import METADATA, make_engine
@@ -96,7 +97,9 @@ async def test_redelivered_batches_and_duplicate_events_apply_once(settings: Set
         await engine.dispose()
 
 
-async def test_replay_equals_live_and_swaps_under_a_running_projector(settings: Settings) -> None:
+async def test_replay_equals_live_and_swaps_under_a_running_projector(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = make_engine(settings)
     projection = LearningProjection()
     try:
@@ -126,9 +129,21 @@ async def test_replay_equals_live_and_swaps_under_a_running_projector(settings: 
                 lambda: count_rows(engine, "diagnoses"), lambda n: n == 101, timeout=60
             )
             after_live, _ = await checksum(engine, projection)
+        # In parallel: this process and a child each fold half of the partitions.
+        monkeypatch.setattr(replay, "PARALLEL_MIN_EVENTS", 0)
+        seen: list[tuple[int, int]] = []
         async with EventPublisher(settings) as pub:
-            await rebuild(projection, settings=settings, engine=engine, publisher=pub)
+            result = await rebuild(
+                projection,
+                settings=settings,
+                engine=engine,
+                publisher=pub,
+                workers=2,
+                progress=lambda done, total: seen.append((done, total)),
+            )
+        assert result.applied == 302
         assert (await checksum(engine, projection))[0] == after_live
+        assert seen[-1][0] == seen[-1][1] and len(seen) >= 2
         schemas = await rows(
             engine,
             "SELECT nspname FROM pg_namespace "
@@ -150,6 +165,7 @@ class PoisonSensitive:
     decodes = True
     tables = (POISON_TABLE,)
     volatile_columns: frozenset[str] = frozenset()
+    partition_local = True
 
     def topics(self, names: TopicNames) -> list[str]:
         return [names.domain(Context.LEARNING)]

@@ -210,7 +210,11 @@ async def bench(kafka: Any, pg: Any, n: int, rate: int, latency_seconds: float) 
         async with EventPublisher(settings) as pub:
             started = time.perf_counter()
             result = await rebuild(
-                LearningProjection(), settings=settings, engine=engine, publisher=pub
+                LearningProjection(),
+                settings=settings,
+                engine=engine,
+                publisher=pub,
+                workers=os.cpu_count() or 1,
             )
             seconds = time.perf_counter() - started
         results["replay_events"] = result.events

@@ -1,3 +1,4 @@
 from tools.cli.main import app
 
-app(prog_name="nls")
+if __name__ == "__main__":  # spawned workers (parallel replay) import this module too
+    app(prog_name="nls")

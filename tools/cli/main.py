@@ -179,6 +179,9 @@ def replay(
     projection: Annotated[
         str | None, typer.Option("--projection", "-p", help="one read model")
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="processes folding partitions in parallel")
+    ] = os.cpu_count() or 1,
 ) -> None:
     """Rebuild read models from offset 0 into fresh tables, then swap them in atomically."""
     from projections.db import make_engine
@@ -212,7 +215,12 @@ def replay(
                             progress.update(task, completed=done, total=total)
 
                         result = await rebuild(
-                            p, settings=s, engine=engine, publisher=pub, progress=report
+                            p,
+                            settings=s,
+                            engine=engine,
+                            publisher=pub,
+                            progress=report,
+                            workers=workers,
                         )
                         progress.update(
                             task, description=f"{p.name}: {result.applied} applied, swapped in"
