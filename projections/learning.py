@@ -19,6 +19,7 @@ from sqlalchemy import (
     Uuid,
     func,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,6 +29,8 @@ from projections.base import Applied
 from projections.db import METADATA, conn_schema, driver
 
 __all__ = ["ATTEMPTS", "DIAGNOSES", "LEARNER_CONCEPTS", "LearningProjection"]
+
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 ATTEMPTS = Table(
     "attempts",
@@ -148,7 +151,7 @@ class LearningProjection:
         schema = conn_schema(conn)
         standing: dict[tuple[str, uuid.UUID], list[Any]] = {}
         if attempts:
-            new = await _insert_new(pg, schema, ATTEMPTS, _ATTEMPT_TYPES, attempts)
+            new = await _insert_new(pg, schema, ATTEMPTS, attempts)
             for row in attempts:
                 if row[0] not in new:
                     continue
@@ -157,7 +160,7 @@ class LearningProjection:
                 s[1 if row[6] else 2] += 1
                 s[3] = row[9] if s[3] is None else max(s[3], row[9])
         if diagnoses:
-            new = await _insert_new(pg, schema, DIAGNOSES, _DIAGNOSIS_TYPES, diagnoses)
+            new = await _insert_new(pg, schema, DIAGNOSES, diagnoses)
             for row in diagnoses:
                 if row[0] in new:
                     standing.setdefault((row[2], row[4]), [0, 0, 0, None, None])[4] = row[6]
@@ -165,42 +168,16 @@ class LearningProjection:
             await _upsert_standing(pg, schema, standing)
 
 
-_ATTEMPT_TYPES = (
-    "uuid",
-    "text",
-    "text",
-    "uuid",
-    "text",
-    "text",
-    "bool",
-    "int4",
-    "text",
-    "timestamptz",
-)
-_DIAGNOSIS_TYPES = (
-    "uuid",
-    "uuid",
-    "text",
-    "text",
-    "uuid",
-    "text",
-    "text",
-    "float8",
-    "text",
-    "jsonb",
-    "timestamptz",
-)
-
-
 async def _insert_new(
-    pg: Any, schema: str, table: Table, types: tuple[str, ...], rows: list[tuple[Any, ...]]
+    pg: Any, schema: str, table: Table, rows: list[tuple[Any, ...]]
 ) -> set[uuid.UUID]:
-    """Insert rows (columns in table order) whose event_id is new; return those ids."""
-    columns = [c.name for c in table.columns][: len(types)]
+    """Insert rows (the table's leading columns, in order) whose event_id is new; return
+    those ids."""
+    columns = list(table.columns)[: len(rows[0])]
     arrays = [list(col) for col in zip(*rows, strict=True)]
-    unnest = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+    unnest = ", ".join(f"${i + 1}::{c.type.compile(dialect=_PG)}[]" for i, c in enumerate(columns))
     sql = (
-        f'INSERT INTO "{schema}"."{table.name}" ({", ".join(columns)}) '
+        f'INSERT INTO "{schema}"."{table.name}" ({", ".join(c.name for c in columns)}) '
         f"SELECT * FROM unnest({unnest}) ON CONFLICT DO NOTHING RETURNING event_id"
     )
     return {r[0] for r in await pg.fetch(sql, *arrays)}
