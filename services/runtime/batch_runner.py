@@ -2,9 +2,11 @@
 
 Per fetched batch: each partition's messages go through the guard in order
 (partitions run concurrently, bounded), the outputs and dead letters are
-published and acknowledged, and only then are the offsets committed. A crash
-anywhere before the commit redelivers the batch; deterministic event ids make
-the re-emitted outputs duplicates that consumers drop.
+published and acknowledged, and only then are the offsets committed; the next
+batch is handled meanwhile. A crash anywhere before the commit redelivers the
+batch; deterministic event ids make the re-emitted outputs duplicates that
+consumers drop. A stateful handler's state is rebuilt from the log on every
+assignment, and a fetch that skipped records is read again (``GapGuard``).
 """
 
 from __future__ import annotations

@@ -187,7 +187,7 @@ def _deadline_timer(app: _App, handler: SagaHandler) -> Callable[[], Awaitable[N
     return tick
 
 
-def run_worker(app: faust.App, loglevel: str = "info") -> None:
+def run_worker(app: faust.App, loglevel: str = "warn") -> None:
     """Run ``app`` as a worker in this process until SIGTERM/SIGINT (blocks)."""
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
