@@ -99,9 +99,6 @@ class Catalog:
                 f"unknown event_type {event_type!r}", event_type=event_type
             ) from None
 
-    def spec_for(self, payload: type[Payload]) -> EventSpec:
-        return self.spec(payload.event_type)
-
     def upcasters(self) -> list[tuple[str, int]]:
         return sorted(self._upcasters)
 

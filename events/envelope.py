@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SerializeAsAny
 
@@ -112,6 +112,3 @@ class Envelope(BaseModel):
         if not isinstance(self.payload, kind):
             raise TypeError(f"{self.event_type} payload is not {kind.__name__}")
         return self.payload
-
-    def to_json_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")

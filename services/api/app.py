@@ -220,18 +220,12 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
             for topic in names.all_domain() + names.all_dlq()
         }
         async with state.reader_lock:
+            await state.reader.topics()  # refreshes the metadata
             tps = [
                 TopicPartition(t, p)
                 for t in wanted
                 for p in sorted(state.reader.partitions_for_topic(t) or ())
             ]
-            if not tps:
-                await state.reader.topics()
-                tps = [
-                    TopicPartition(t, p)
-                    for t in wanted
-                    for p in sorted(state.reader.partitions_for_topic(t) or ())
-                ]
             ends = await log_end_offsets(state.reader, tps)
         lag: dict[tuple[str, str, int], int] = {}
         for tp, end in ends.items():

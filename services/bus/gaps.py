@@ -44,10 +44,6 @@ class GapGuard:
         """The next offset to read on ``tp`` (after an assignment or a seek)."""
         self.expected[tp] = offset
 
-    def forget(self, tps: Sequence[TopicPartition]) -> None:
-        for tp in tps:
-            self.expected.pop(tp, None)
-
     def check(
         self, fetched: Mapping[TopicPartition, Sequence[R]], consumer: Any
     ) -> dict[TopicPartition, list[R]]:

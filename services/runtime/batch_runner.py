@@ -211,7 +211,7 @@ class BatchRunner:
                     assigned, self.pending_assignment = self.pending_assignment, None
                     positions = await self._positions(consumer, assigned)
                     await self.rebuild(positions)
-                    self.gaps.forget(list(self.gaps.expected))
+                    self.gaps = GapGuard(self.handler.name)
                     for tp, offset in positions.items():
                         self.gaps.expect(tp, offset)
                     current = consumer.assignment()

@@ -61,12 +61,16 @@ async def test_redelivered_batches_and_duplicate_events_apply_once(settings: Set
         batch = await fetch_all(settings, settings.topics().domain(Context.LEARNING))
         assert sum(len(v) for v in batch.values()) == 70
         fake = InMemoryPublisher()
+
+        async def ignore_dead(dead: object) -> None:
+            await fake.send_raw("x", None, None, [])
+
         first = await fold_batch(
             engine,
             projection,
             batch,
             topics=settings.topics(),
-            send_dead=lambda d: fake.send_raw("x", None, None, []),
+            send_dead=ignore_dead,
         )
         assert first.applied == 70 and not first.dead
         before = await checksum(engine, projection)
@@ -76,7 +80,7 @@ async def test_redelivered_batches_and_duplicate_events_apply_once(settings: Set
             projection,
             batch,
             topics=settings.topics(),
-            send_dead=lambda d: fake.send_raw("x", None, None, []),
+            send_dead=ignore_dead,
         )
         assert again.applied == 0
         assert await checksum(engine, projection) == before

@@ -70,13 +70,6 @@ class EmbeddedBroker:
             time.sleep(0.05)
         return self
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
-
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
     def stop(self) -> None:
         if self._proc and self._proc.poll() is None:
             self._proc.terminate()

