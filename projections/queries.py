@@ -7,18 +7,20 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import CHECKPOINTS
 from projections.dead_letters import DEAD_LETTERS
 from projections.learning import ATTEMPTS, DIAGNOSES, LEARNER_CONCEPTS
+from projections.usage import GENERATION_USAGE
 
 __all__ = [
     "AttemptView",
     "ConceptStandingView",
     "DeadLetterView",
     "DiagnosisView",
+    "UsageStatsView",
     "attempts_of",
     "checkpoints",
     "dead_letters",
@@ -26,6 +28,7 @@ __all__ = [
     "fail_mode_counts",
     "standing_of",
     "totals",
+    "usage_stats",
 ]
 
 
@@ -79,6 +82,54 @@ class DeadLetterView(BaseModel):
     event_type: str | None
     failed_at: datetime
     original: str  # the original bytes, decoded leniently for display
+
+
+class UsageStatsView(BaseModel):
+    """Generation calls of one family, strategy and provider; fallbacks count under the
+    strategy that failed (``fallback_from``)."""
+
+    family: str
+    strategy: str
+    provider: str | None
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    cost_usd: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    fallback_rate: float
+
+
+async def usage_stats(
+    conn: AsyncConnection, *, family: str | None = None, since: datetime | None = None
+) -> list[UsageStatsView]:
+    c = GENERATION_USAGE.c
+    strategy = func.coalesce(c.fallback_from, c.strategy).label("strategy")
+    stmt = (
+        select(
+            c.family,
+            strategy,
+            c.provider,
+            func.count().label("calls"),
+            func.sum(c.input_tokens).label("input_tokens"),
+            func.sum(c.output_tokens).label("output_tokens"),
+            func.sum(c.cached_tokens).label("cached_tokens"),
+            func.sum(c.cost_usd).label("cost_usd"),
+            func.percentile_cont(0.5).within_group(c.latency_ms).label("latency_p50_ms"),
+            func.percentile_cont(0.95).within_group(c.latency_ms).label("latency_p95_ms"),
+            func.avg(cast(case((c.fallback_from.is_not(None), 1), else_=0), Float)).label(
+                "fallback_rate"
+            ),
+        )
+        .group_by(c.family, strategy, c.provider)
+        .order_by(c.family, strategy, c.provider)
+    )
+    if family is not None:
+        stmt = stmt.where(c.family == family)
+    if since is not None:
+        stmt = stmt.where(c.occurred_at >= since)
+    return [UsageStatsView.model_validate(r._mapping) for r in await conn.execute(stmt)]
 
 
 async def diagnoses_of(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from projections.base import Projection
 from projections.dead_letters import DeadLettersProjection
 from projections.learning import LearningProjection
+from projections.usage import UsageProjection
 
 __all__ = ["PROJECTIONS", "get_projection"]
 
 PROJECTIONS: dict[str, Projection] = {
-    p.name: p for p in (LearningProjection(), DeadLettersProjection())
+    p.name: p for p in (LearningProjection(), DeadLettersProjection(), UsageProjection())
 }
 
 

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-__all__ = ["DEAD_LETTERS", "EVENTS_CONSUMED", "EVENTS_PUBLISHED", "HANDLE_SECONDS"]
+__all__ = [
+    "DEAD_LETTERS",
+    "EVENTS_CONSUMED",
+    "EVENTS_PUBLISHED",
+    "HANDLE_SECONDS",
+    "LLM_CALLS",
+    "LLM_SECONDS",
+]
 
 EVENTS_CONSUMED = Counter(
     "nls_events_consumed", "Messages consumed by an agent or projector", ["agent", "topic"]
@@ -22,4 +29,16 @@ HANDLE_SECONDS = Histogram(
     "Time to handle one batch",
     ["agent"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+LLM_CALLS = Counter(
+    "nls_llm_calls",
+    "Gateway calls by outcome (ok or the failure reason)",
+    ["provider", "task", "outcome"],
+)
+LLM_SECONDS = Histogram(
+    "nls_llm_seconds",
+    "Latency of gateway calls, re-asks included",
+    ["provider", "task"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 40, 80),
 )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -13,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.logging import configure_logging
 from services.settings import Settings, get_settings
@@ -26,6 +28,8 @@ projections_app = typer.Typer(help="Read models.", no_args_is_help=True)
 query_app = typer.Typer(help="Query the read models.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead letters.", no_args_is_help=True)
 dev_app = typer.Typer(help="The embedded dev stack.", no_args_is_help=True)
+llm_app = typer.Typer(help="LLM providers of the generation gateway.", no_args_is_help=True)
+stats_app = typer.Typer(help="Operational statistics.", no_args_is_help=True)
 for sub, name in [
     (events_app, "events"),
     (agent_app, "agent"),
@@ -33,6 +37,8 @@ for sub, name in [
     (query_app, "query"),
     (dlq_app, "dlq"),
     (dev_app, "dev"),
+    (llm_app, "llm"),
+    (stats_app, "stats"),
 ]:
     app.add_typer(sub, name=name)
 
@@ -51,6 +57,21 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except (KeyError, RuntimeError, ValueError) as exc:
         raise fail(str(exc).strip("'\"")) from None
+
+
+def read(query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run one read-only query against the read models."""
+    from projections.db import make_engine
+
+    async def go() -> T:
+        engine = make_engine(get_settings(), read_only=True)
+        try:
+            async with engine.connect() as conn:
+                return await query(conn)
+        finally:
+            await engine.dispose()
+
+    return run(go())
 
 
 # events --------------------------------------------------------------------------
@@ -266,17 +287,8 @@ def query_diagnoses(
 ) -> None:
     """A learner's diagnoses, newest first."""
     from projections import queries
-    from projections.db import make_engine
 
-    async def go() -> list[queries.DiagnosisView]:
-        engine = make_engine(get_settings(), read_only=True)
-        try:
-            async with engine.connect() as conn:
-                return await queries.diagnoses_of(conn, learner, limit=limit)
-        finally:
-            await engine.dispose()
-
-    rows = run(go())
+    rows = read(lambda conn: queries.diagnoses_of(conn, learner, limit=limit))
     if as_json:
         console.print_json(orjson.dumps([r.model_dump(mode="json") for r in rows]).decode())
         return
@@ -302,17 +314,8 @@ def query_diagnoses(
 def dlq_list(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> None:
     """Dead letters, newest first: who failed on what, and why."""
     from projections import queries
-    from projections.db import make_engine
 
-    async def go() -> list[queries.DeadLetterView]:
-        engine = make_engine(get_settings(), read_only=True)
-        try:
-            async with engine.connect() as conn:
-                return await queries.dead_letters(conn, limit=limit)
-        finally:
-            await engine.dispose()
-
-    rows = run(go())
+    rows = read(lambda conn: queries.dead_letters(conn, limit=limit))
     table = Table("failed at", "agent", "kind", "source", "reason", "bytes")
     for r in rows:
         table.add_row(
@@ -324,6 +327,103 @@ def dlq_list(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> None:
             r.original[:40],
         )
     console.print(table)
+
+
+# generation ----------------------------------------------------------------------
+@llm_app.command("check")
+def llm_check(
+    timeout: Annotated[float, typer.Option(min=0.1, help="seconds per provider")] = 15.0,
+) -> None:
+    """Which providers are configured, whether each answers, and what `auto` resolves to."""
+    from services.generation.check import check_providers
+    from services.generation.faults import FaultSpec
+    from services.generation.settings import GenerationSettings
+
+    try:
+        settings = GenerationSettings()
+        faults = FaultSpec.parse(settings.faults) if settings.faults else None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    statuses, auto = run(check_providers(settings, timeout_s=timeout))
+    table = Table("provider", "configured", "model", "endpoint", "answers", "latency", "detail")
+    for s in statuses:
+        answers = {None: "-", True: "[green]yes[/]", False: "[red]no[/]"}[s.answered]
+        table.add_row(
+            s.name,
+            "yes" if s.configured else "no",
+            s.model,
+            s.base_url,
+            answers,
+            f"{s.latency_ms:.0f} ms" if s.latency_ms is not None else "-",
+            s.detail,
+        )
+    console.print(table)
+    if faults:
+        console.print(f"fault injection on: {faults}")
+    console.print(f"strategy auto resolves to: [bold]{auto}[/]")
+    if any(s.answered is False for s in statuses):
+        raise typer.Exit(1)
+
+
+@stats_app.command("usage")
+def stats_usage(
+    family: Annotated[str | None, typer.Option("--family", "-f", help="one family")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="only calls since an ISO time or a duration: 90m, 6h, 2d")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Generation calls, tokens, cost, latency and fallback rate by family, strategy, provider."""
+    from projections import queries
+
+    start = _since(since) if since else None
+    rows = read(lambda conn: queries.usage_stats(conn, family=family, since=start))
+    if as_json:
+        console.print_json(orjson.dumps([r.model_dump(mode="json") for r in rows]).decode())
+        return
+    if not rows:
+        console.print("no generation recorded yet")
+        return
+    table = Table(
+        "family",
+        "strategy",
+        "provider",
+        "calls",
+        "tokens in",
+        "cached",
+        "tokens out",
+        "cost $",
+        "p50 ms",
+        "p95 ms",
+        "fallback",
+        title="generation usage",
+    )
+    for r in rows:
+        table.add_row(
+            r.family,
+            r.strategy,
+            r.provider or "-",
+            str(r.calls),
+            f"{r.input_tokens:,}",
+            f"{r.cached_tokens:,}",
+            f"{r.output_tokens:,}",
+            f"{r.cost_usd:.4f}",
+            f"{r.latency_p50_ms:.0f}",
+            f"{r.latency_p95_ms:.0f}",
+            f"{r.fallback_rate:.1%}",
+        )
+    console.print(table)
+
+
+def _since(text: str) -> datetime:
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text[:-1].isdigit() and text[-1] in units:
+        return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(f"--since {text!r}: expected an ISO time or a duration: 90m, 6h, 2d") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # dev stack -----------------------------------------------------------------------
