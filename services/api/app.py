@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -207,6 +208,14 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
     @secured.get("/v1/dead-letters", response_model=list[queries.DeadLetterView], tags=["ops"])
     async def list_dead_letters(conn: Conn, limit: Limit = 50, offset: Offset = 0) -> Any:
         return await queries.dead_letters(conn, limit=limit, offset=offset)
+
+    @secured.get("/v1/stats/usage", response_model=list[queries.UsageStatsView], tags=["ops"])
+    async def usage_stats(
+        conn: Conn, family: str | None = None, since: datetime | None = None
+    ) -> Any:
+        """Generation calls, tokens, cost, latency and fallback rate by family, strategy,
+        provider."""
+        return await queries.usage_stats(conn, family=family, since=since)
 
     async def scrape() -> ScrapeData:
         names = settings.topics()

@@ -49,12 +49,13 @@ async def test_bad_messages_are_dead_lettered_and_good_ones_processed(settings: 
                 timeout=60,
                 what="4 diagnoses",
             )
-            # diagnoser and the learning projector each report every bad message
+            # the diagnoser and the two projections reading this topic (learning,
+            # generation_usage) each report every bad message
             await wait_until(
                 lambda: count_rows(engine, "dead_letters"),
-                lambda n: n == 6,
+                lambda n: n == 9,
                 timeout=60,
-                what="6 dead letters",
+                what="9 dead letters",
             )
         assert await count_rows(engine, "attempts") == 4
     finally:
@@ -64,7 +65,8 @@ async def test_bad_messages_are_dead_lettered_and_good_ones_processed(settings: 
     infos = [read_dead_letter(Delivery.from_record(r)) for r in records]
     for value, kind, reason in bad:
         hits = [i for i in infos if i.original == value]
-        assert {i.agent for i in hits} == {"diagnoser", "projection.learning"}, kind
+        agents = {"diagnoser", "projection.learning", "projection.generation_usage"}
+        assert {i.agent for i in hits} == agents and len(hits) == 3, kind
         assert all(i.kind == kind and reason in i.reason for i in hits), (
             kind,
             [i.reason for i in hits],

@@ -145,7 +145,7 @@ def test_auto_resolves_to_llm_only_when_a_provider_is_configured() -> None:
     assert resolve(HINTS, "auto", gateway_with()) == "rules"
     assert resolve(HINTS, "auto", gateway_with(ScriptedProvider())) == "llm"
     assert resolve(HINTS, "rules", gateway_with(ScriptedProvider())) == "rules"
-    with pytest.raises(UnknownStrategy, match="no strategy 'hybrid'.*rules, llm, auto"):
+    with pytest.raises(UnknownStrategy, match=r"no strategy 'hybrid'.*rules, llm, auto"):
         resolve(HINTS, "hybrid", gateway_with())
 
 
