@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
@@ -15,7 +16,15 @@ from events.common import Identifier, Model
 from events.envelope import Payload
 from events.topics import Context
 
-__all__ = ["AnswerSubmitted", "DiagnosisEvidence", "FailMode", "FailureDiagnosed", "QuestionKind"]
+__all__ = [
+    "AnswerSubmitted",
+    "DiagnosisEvidence",
+    "FailMode",
+    "FailureDiagnosed",
+    "PlannedAtom",
+    "QuestionKind",
+    "RemediationPlanned",
+]
 
 
 class QuestionKind(StrEnum):
@@ -105,3 +114,37 @@ class FailureDiagnosed(Payload):
     confidence: float = Field(ge=0, le=1)
     rationale: str = Field(max_length=500)
     evidence: DiagnosisEvidence
+
+
+class PlannedAtom(Model):
+    atom_id: uuid.UUID
+    atom_type: str = Field(max_length=32)
+    source: Literal["existing", "jit"]
+    front: str = Field(max_length=1000)
+
+
+@event("remediation-planned", context=Context.LEARNING, key="learner_id")
+class RemediationPlanned(Payload):
+    """What a learner gets after a diagnosed wrong answer: atoms matching the fail mode,
+    existing ones first, then the ones generated just in time.
+
+    fatigue_error gets no atoms and a break; executive_error gets practice only
+    and no generation. The id derives from the diagnosis, so one diagnosis gives
+    one plan however often it is delivered.
+    """
+
+    learner_id: Identifier
+    session_id: Identifier
+    concept_id: uuid.UUID
+    question_id: Identifier
+    answer_event_id: uuid.UUID
+    diagnosis_event_id: uuid.UUID
+    fail_mode: FailMode
+    atoms: list[PlannedAtom] = Field(default_factory=list, max_length=20)
+    jit_requested: bool = False
+    jit_generated: int = Field(default=0, ge=0)
+    from_cache: bool = False
+    suggest_break: bool = False
+    practice_only: bool = False
+    note: str = Field(default="", max_length=500)
+    errors: list[str] = Field(default_factory=list, max_length=20)

@@ -11,21 +11,30 @@ from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import CHECKPOINTS
+from projections.content import CONCEPTS, LEARNING_ATOMS
 from projections.dead_letters import DEAD_LETTERS
 from projections.learning import ATTEMPTS, DIAGNOSES, LEARNER_CONCEPTS
+from projections.remediation import REMEDIATION_PLANS
 from projections.usage import GENERATION_USAGE
 
 __all__ = [
+    "AtomView",
     "AttemptView",
     "ConceptStandingView",
     "DeadLetterView",
     "DiagnosisView",
+    "JitStats",
+    "PlanView",
     "UsageStatsView",
+    "atom_count",
+    "atoms_of",
     "attempts_of",
     "checkpoints",
     "dead_letters",
     "diagnoses_of",
     "fail_mode_counts",
+    "jit_stats",
+    "plans_of",
     "standing_of",
     "totals",
     "usage_stats",
@@ -206,3 +215,86 @@ async def checkpoints(conn: AsyncConnection) -> dict[tuple[str, str, int], int]:
     c = CHECKPOINTS.c
     rows = await conn.execute(select(c.projection, c.topic, c.partition, c.next_offset))
     return {(p, t, part): int(o) for p, t, part, o in rows}
+
+
+class AtomView(BaseModel):
+    id: uuid.UUID
+    concept_id: uuid.UUID
+    atom_type: str
+    front: str
+    back: str
+    knowledge_type: str
+    content_type: str
+    tags: list[str]
+    fidelity_type: str
+    source_fact_basis: list[str]
+    quality_score: float
+    trigger: str | None
+    strategy: str | None
+    created_at: datetime
+    atom: dict[str, Any]
+
+
+class PlanView(BaseModel):
+    event_id: uuid.UUID
+    diagnosis_event_id: uuid.UUID
+    answer_event_id: uuid.UUID
+    learner_id: str
+    session_id: str
+    concept_id: uuid.UUID
+    question_id: str
+    fail_mode: str
+    atoms: list[dict[str, Any]]
+    jit_requested: bool
+    jit_generated: int
+    from_cache: bool
+    suggest_break: bool
+    practice_only: bool
+    note: str
+    errors: list[str]
+    planned_at: datetime
+
+
+class JitStats(BaseModel):
+    total_atoms: int
+    jit_generated: int
+    by_trigger: dict[str, int]
+
+
+async def atoms_of(conn: AsyncConnection, concept_id: uuid.UUID) -> list[AtomView]:
+    a = LEARNING_ATOMS.c
+    stmt = select(LEARNING_ATOMS).where(a.concept_id == concept_id).order_by(a.created_at, a.id)
+    return [AtomView.model_validate(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def atom_count(conn: AsyncConnection, concept_id: uuid.UUID) -> int | None:
+    """Atoms of a concept, or None when the concept is unknown."""
+    known = await conn.execute(
+        select(CONCEPTS.c.concept_id).where(CONCEPTS.c.concept_id == concept_id)
+    )
+    if known.first() is None:
+        return None
+    stmt = select(func.count()).where(LEARNING_ATOMS.c.concept_id == concept_id)
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def plans_of(
+    conn: AsyncConnection, learner_id: str, *, question_id: str | None = None, limit: int = 20
+) -> list[PlanView]:
+    p = REMEDIATION_PLANS.c
+    stmt = select(REMEDIATION_PLANS).where(p.learner_id == learner_id)
+    if question_id is not None:
+        stmt = stmt.where(p.question_id == question_id)
+    stmt = stmt.order_by(p.planned_at.desc(), p.event_id).limit(limit)
+    return [PlanView.model_validate(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def jit_stats(conn: AsyncConnection) -> JitStats:
+    a = LEARNING_ATOMS.c
+    total = int((await conn.execute(select(func.count()).select_from(LEARNING_ATOMS))).scalar_one())
+    jit = a.tags.contains(["jit_generated"])
+    rows = await conn.execute(select(a.trigger, func.count()).where(jit).group_by(a.trigger))
+    by_trigger = {str(t): int(n) for t, n in rows}
+    return JitStats(
+        total_atoms=total, jit_generated=sum(by_trigger.values()), by_trigger=by_trigger
+    )

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from projections.base import Projection
+from projections.content import ContentProjection
 from projections.dead_letters import DeadLettersProjection
 from projections.learning import LearningProjection
+from projections.remediation import RemediationProjection
 from projections.usage import UsageProjection
 
 __all__ = ["PROJECTIONS", "get_projection"]
 
 PROJECTIONS: dict[str, Projection] = {
-    p.name: p for p in (LearningProjection(), DeadLettersProjection(), UsageProjection())
+    p.name: p
+    for p in (
+        LearningProjection(),
+        DeadLettersProjection(),
+        UsageProjection(),
+        ContentProjection(),
+        RemediationProjection(),
+    )
 }
 
 

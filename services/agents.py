@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from events import Context
 from services.bus.admin import ensure_topics
@@ -24,9 +25,12 @@ Main = Callable[[Settings, asyncio.Event], Awaitable[None]]
 
 @dataclass(frozen=True)
 class AgentSpec:
+    """An agent runs either as an asyncio main (batched consumers) or as a faust app."""
+
     name: str
     description: str
-    main: Main
+    main: Main | None = None
+    faust_app: Callable[[Settings], Any] | None = None
 
 
 async def run_diagnoser(settings: Settings, stop: asyncio.Event) -> None:
@@ -63,11 +67,74 @@ async def run_projector(
         await engine.dispose()
 
 
+async def run_remediation(settings: Settings, stop: asyncio.Event) -> None:
+    from projections.db import make_engine
+    from services.jit.agents import RemediationRouter
+    from services.jit.settings import JitSettings
+    from services.jit.store import PostgresContentStore
+
+    await ensure_topics(settings)
+    engine = make_engine(settings, read_only=True)
+    names = settings.topics()
+    try:
+        async with EventPublisher(settings, client_id="remediation") as publisher:
+            router = RemediationRouter(
+                PostgresContentStore(engine), enable_jit=JitSettings().enable_jit
+            )
+            runner = BatchRunner(
+                router,
+                settings=settings,
+                publisher=publisher,
+                topics=[names.domain(Context.LEARNING), names.domain(Context.CONTENT)],
+                group_id=f"{settings.topic_prefix}.remediation",
+            )
+            await runner.run(stop)
+    finally:
+        await engine.dispose()
+
+
+def jit_generator(settings: Settings) -> Any:
+    """The JIT generator (faust, content topic) with a read-only store and the gateway."""
+    from projections.db import make_engine
+    from services.generation import build_gateway
+    from services.jit.agents import JitGenerator
+    from services.jit.service import JITGenerationService
+    from services.jit.settings import JitSettings
+    from services.jit.store import PostgresContentStore
+
+    jit = JitSettings()
+    service = JITGenerationService(
+        PostgresContentStore(make_engine(settings, read_only=True)),
+        build_gateway(),
+        strategy=jit.jit_strategy,
+    )
+    return JitGenerator(service, concurrency=jit.jit_concurrency)
+
+
+def build_jit_app(settings: Settings) -> Any:
+    from services.runtime.faust_app import build_app
+
+    handler = jit_generator(settings)
+    return build_app(
+        settings, "jit", handlers=[(handler, [settings.topics().domain(Context.CONTENT)])]
+    )
+
+
 AGENTS: dict[str, AgentSpec] = {
     spec.name: spec
     for spec in (
         AgentSpec("diagnoser", "answer-submitted -> failure-diagnosed (NCDE rules)", run_diagnoser),
         AgentSpec("projector", "folds every event into the Postgres read models", run_projector),
+        AgentSpec(
+            "remediation",
+            "failure-diagnosed -> remediation plan, or a JIT request first (batched)",
+            run_remediation,
+        ),
+        AgentSpec(
+            "jit",
+            "atom-generation-requested -> atoms-generated (faust; rules or LLM)",
+            faust_app=build_jit_app,
+        ),
     )
 }
 
@@ -77,4 +144,6 @@ async def run_agent(name: str, settings: Settings, stop: asyncio.Event) -> None:
         spec = AGENTS[name]
     except KeyError:
         raise KeyError(f"unknown agent {name!r} (known: {', '.join(sorted(AGENTS))})") from None
+    if spec.main is None:
+        raise ValueError(f"agent {name!r} runs as a faust worker: use `nls agent run {name}`")
     await spec.main(settings, stop)

@@ -10,21 +10,22 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from events import CATALOG, Envelope, InvalidEvent, UnknownEventType
 from projections import queries
 from projections.db import make_engine
 from projections.registry import PROJECTIONS
 from services.api.auth import BearerAuth, bearer_scheme
+from services.api.content import router as content_router
+from services.api.deps import Conn, Limit, Offset, State
 from services.api.metrics import ScrapeData, render_metrics
 from services.bus.admin import ensure_topics
 from services.bus.consumer import consumer_config
@@ -48,13 +49,6 @@ class Health(BaseModel):
     database: bool
 
 
-class State:
-    publisher: Publisher
-    engine: AsyncEngine
-    reader: AIOKafkaConsumer
-    reader_lock: asyncio.Lock
-
-
 def _event_errors(index: int | None, exc: InvalidEvent | UnknownEventType) -> list[dict[str, Any]]:
     prefix: list[Any] = ["body"] + ([index] if index is not None else [])
     if isinstance(exc, InvalidEvent) and exc.errors:
@@ -63,23 +57,6 @@ def _event_errors(index: int | None, exc: InvalidEvent | UnknownEventType) -> li
             for e in exc.errors
         ]
     return [{"loc": [*prefix, "event_type"], "msg": exc.reason, "type": exc.kind, "index": index}]
-
-
-async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """A read-only connection; a read model whose tables are missing answers 503."""
-    state: State = request.app.state.nls
-    async with state.engine.connect() as conn:
-        try:
-            yield conn
-        except ProgrammingError as exc:
-            if "does not exist" in str(exc):
-                raise HTTPException(503, "read model not built yet") from None
-            raise
-
-
-Conn = Annotated[AsyncConnection, Depends(connection)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def create_app(settings: Settings, *, publisher: Publisher | None = None) -> FastAPI:
@@ -252,4 +229,5 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
         return Response(render_metrics(await scrape()), media_type="text/plain; version=0.0.4")
 
     app.include_router(secured)
+    app.include_router(content_router, dependencies=[Depends(bearer_scheme)])
     return app

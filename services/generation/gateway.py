@@ -102,14 +102,14 @@ class Gateway:
     def configured(self) -> bool:
         return self.preferred is not None
 
-    def provider(self, name: str | None = None) -> Provider:
+    def provider(self, name: str | None = None, *, task: str = "") -> Provider:
         chosen = name or self.preferred
         if chosen is None or chosen not in self.providers:
             raise NoProviderConfigured(
                 f"provider {chosen!r} is not configured (configured: {sorted(self.providers)})"
                 if chosen
                 else "no LLM provider configured: set ANTHROPIC_API_KEY or GEMINI_API_KEY",
-                task="-",
+                task=task,
                 provider=chosen,
             )
         return self.providers[chosen]
@@ -117,7 +117,7 @@ class Gateway:
     async def generate(
         self, request: GenerationRequest[T], *, provider: str | None = None
     ) -> Generated[T]:
-        p = self.provider(provider)
+        p = self.provider(provider, task=request.task)
         prompt = self.prompts(request.task)
         system = f"{prompt.text}\n\n{DATA_RULES}"
         turns: list[Turn] = [Turn("user", data_block(request.content))]

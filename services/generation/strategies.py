@@ -112,7 +112,7 @@ async def generate(
             output,
             GenerationUsage(
                 family=family.name,
-                task=exc.task if exc.task != "-" else family.task,
+                task=exc.task or family.task,
                 strategy=f"{family.rules_name}_fallback",
                 fallback_from=chosen,
                 fallback_reason=f"{exc.reason}: {exc.args[0]}"[:300],

@@ -148,7 +148,9 @@ def build_app(
                     await app.publisher.send_raw(d.topic, d.key, d.value, d.headers)
                 EVENTS_CONSUMED.labels(handler.name, m.topic).inc()
 
-        app.agent(channel, name=handler.name)(agent)
+        # Handlers whose pace is set by model calls take several messages at once.
+        concurrency = getattr(handler, "concurrency", 1)
+        app.agent(channel, name=handler.name, concurrency=concurrency)(agent)
 
     for handler, topic_names in handlers:
         add_agent(handler, topic_names)

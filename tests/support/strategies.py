@@ -10,6 +10,19 @@ from hypothesis import strategies as st
 
 from events import CATALOG, Envelope, Payload
 from events.common import GenerationUsage
+from events.content import (
+    AtomGenerationRequested,
+    AtomImported,
+    AtomsGenerated,
+    AtomType,
+    Calculation,
+    ConceptImported,
+    ContentType,
+    Fact,
+    GenerationTrigger,
+    Procedure,
+    RemediationContext,
+)
 from events.courses import SCORE_WEIGHTS, PedagogicalApproach, ScoreBreakdown, SelfReview
 from events.drills import (
     BatchCompleted,
@@ -25,7 +38,9 @@ from events.learning import (
     DiagnosisEvidence,
     FailMode,
     FailureDiagnosed,
+    PlannedAtom,
     QuestionKind,
+    RemediationPlanned,
 )
 from events.lessons import LessonPhase, LessonPhaseCompleted, PhaseStatus
 from events.sagas import SagaDeadlineReached
@@ -50,7 +65,7 @@ json_objects = st.dictionaries(st.text(max_size=8), json_values, max_size=4)
 usage = st.none() | st.builds(
     GenerationUsage,
     strategy=st.sampled_from(["rules", "llm", "llm_fallback"]),
-    provider=st.none() | st.sampled_from(["anthropic", "google"]),
+    provider=st.none() | st.sampled_from(["anthropic", "gemini"]),
     input_tokens=st.integers(0, 10**6),
     output_tokens=st.integers(0, 10**6),
     cost_usd=st.floats(0, 100, allow_nan=False),
@@ -196,6 +211,126 @@ def lesson_phases(draw: Any) -> LessonPhaseCompleted:
     )
 
 
+slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)
+
+
+@st.composite
+def facts(draw: Any) -> Fact:
+    value = draw(text.filter(lambda v: len(v) <= 60))
+    return Fact(
+        attribute=draw(text), value=value, statement=f"{draw(st.text(max_size=20))}{value}."
+    )
+
+
+@st.composite
+def concepts(draw: Any) -> ConceptImported:
+    attrs = draw(st.lists(facts(), max_size=5, unique_by=lambda f: f.attribute))
+    return ConceptImported(
+        concept_id=draw(st.uuids()),
+        slug=draw(slugs),
+        pack=draw(slugs),
+        cluster_id=draw(st.uuids()),
+        cluster_slug=draw(slugs),
+        cluster_name=draw(text),
+        name=draw(text),
+        definition=draw(st.none() | text),
+        facts=attrs,
+        siblings=draw(st.lists(st.uuids(), max_size=3)),
+        procedures=draw(
+            st.lists(
+                st.builds(
+                    Procedure,
+                    name=text,
+                    kind=st.sampled_from(["steps", "commands"]),
+                    steps=st.lists(text, min_size=3, max_size=6, unique=True),
+                ),
+                max_size=2,
+            )
+        ),
+        calculations=draw(st.lists(st.sampled_from(Calculation), max_size=3, unique=True)),
+    )
+
+
+def _atom_pool() -> list[Any]:
+    from services.jit.rules import AtomTask, make_atoms
+    from tests.support.content import EIGRP, OSPF, RIP, SUBNET_MASK
+
+    pool = []
+    for concept, siblings in ((OSPF, (EIGRP, RIP)), (SUBNET_MASK, ())):
+        pool += make_atoms(AtomTask(concept, siblings, ContentType.PRACTICE, tuple(AtomType), 30))
+    return pool
+
+
+atoms = st.sampled_from(_atom_pool())
+planned = st.builds(
+    PlannedAtom,
+    atom_id=st.uuids(),
+    atom_type=st.sampled_from([t.value for t in AtomType]),
+    source=st.sampled_from(["existing", "jit"]),
+    front=st.text(max_size=100),
+)
+contexts = st.builds(
+    RemediationContext,
+    learner_id=ident,
+    session_id=ident,
+    question_id=ident,
+    answer_event_id=st.uuids(),
+    diagnosis_event_id=st.uuids(),
+    fail_mode=st.sampled_from(FailMode),
+    existing=st.lists(planned, max_size=3),
+)
+
+
+@st.composite
+def generation_requests(draw: Any) -> AtomGenerationRequested:
+    trigger = draw(st.sampled_from(GenerationTrigger))
+    return AtomGenerationRequested(
+        concept_id=draw(st.uuids()),
+        trigger=trigger,
+        content_types=draw(st.lists(st.sampled_from(ContentType), min_size=1, max_size=3)),
+        atom_count=draw(st.integers(1, 20)),
+        learner_id=draw(st.none() | ident),
+        fail_mode=draw(st.none() | st.sampled_from(FailMode)),
+        strategy=draw(st.none() | st.sampled_from(["rules", "llm", "auto"])),
+        remediation=draw(contexts) if trigger is GenerationTrigger.FAILED_QUESTION else None,
+    )
+
+
+@st.composite
+def generated(draw: Any) -> AtomsGenerated:
+    return AtomsGenerated(
+        request_event_id=draw(st.uuids()),
+        concept_id=draw(st.uuids()),
+        trigger=draw(st.sampled_from(GenerationTrigger)),
+        content_types=draw(st.lists(st.sampled_from(ContentType), min_size=1, max_size=3)),
+        atoms=draw(st.lists(atoms, max_size=4)),
+        from_cache=draw(st.booleans()),
+        generation_time_ms=draw(st.integers(0, 10**6)),
+        errors=draw(st.lists(st.text(max_size=50), max_size=2)),
+        usage=draw(st.lists(usage.filter(bool), max_size=2)),
+        remediation=draw(st.none() | contexts),
+    )
+
+
+plans = st.builds(
+    RemediationPlanned,
+    learner_id=ident,
+    session_id=ident,
+    concept_id=st.uuids(),
+    question_id=ident,
+    answer_event_id=st.uuids(),
+    diagnosis_event_id=st.uuids(),
+    fail_mode=st.sampled_from(FailMode),
+    atoms=st.lists(planned, max_size=5),
+    jit_requested=st.booleans(),
+    jit_generated=st.integers(0, 5),
+    from_cache=st.booleans(),
+    suggest_break=st.booleans(),
+    practice_only=st.booleans(),
+    note=st.text(max_size=100),
+    errors=st.lists(st.text(max_size=50), max_size=2),
+)
+
 deadlines = st.builds(
     SagaDeadlineReached, saga=ident, instance_id=ident, deadline=ident, due_at=aware
 )
@@ -208,6 +343,13 @@ STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "candidate-scored": candidate_scores(),
     "lesson-phase-completed": lesson_phases(),
     "saga-deadline-reached": deadlines,
+    "concept-imported": concepts(),
+    "atom-imported": st.builds(
+        lambda a, pack: AtomImported(concept_id=a.concept_id, pack=pack, atom=a), atoms, slugs
+    ),
+    "atom-generation-requested": generation_requests(),
+    "atoms-generated": generated(),
+    "remediation-planned": plans,
 }
 
 

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.logging import configure_logging
 from services.settings import Settings, get_settings
+from tools.cli.common import console, fail, read, run
+from tools.cli.content import content_app, generate_app
 
 app = typer.Typer(
     help="nls: event-sourced AI content generation for learning apps.", no_args_is_help=True
@@ -30,6 +29,7 @@ dlq_app = typer.Typer(help="Dead letters.", no_args_is_help=True)
 dev_app = typer.Typer(help="The embedded dev stack.", no_args_is_help=True)
 llm_app = typer.Typer(help="LLM providers of the generation gateway.", no_args_is_help=True)
 stats_app = typer.Typer(help="Operational statistics.", no_args_is_help=True)
+
 for sub, name in [
     (events_app, "events"),
     (agent_app, "agent"),
@@ -39,39 +39,10 @@ for sub, name in [
     (dev_app, "dev"),
     (llm_app, "llm"),
     (stats_app, "stats"),
+    (content_app, "content"),
+    (generate_app, "generate"),
 ]:
     app.add_typer(sub, name=name)
-
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        return asyncio.run(coro)
-    except (KeyError, RuntimeError, ValueError) as exc:
-        raise fail(str(exc).strip("'\"")) from None
-
-
-def read(query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    """Run one read-only query against the read models."""
-    from projections.db import make_engine
-
-    async def go() -> T:
-        engine = make_engine(get_settings(), read_only=True)
-        try:
-            async with engine.connect() as conn:
-                return await query(conn)
-        finally:
-            await engine.dispose()
-
-    return run(go())
 
 
 # events --------------------------------------------------------------------------
@@ -161,17 +132,22 @@ def agent_run(
     ] = None,
 ) -> None:
     """Run one agent as a worker until SIGTERM/SIGINT. Start more to scale out."""
-    from services.agents import AGENTS, run_projector
+    from services.agents import AGENTS, run_agent, run_projector
     from services.runtime.worker import run_until_signalled
 
     configure_logging()
     if name not in AGENTS:
         raise fail(f"unknown agent {name!r} (known: {', '.join(sorted(AGENTS))})", 2)
     s = get_settings()
-    if name == "projector":
+    spec = AGENTS[name]
+    if spec.faust_app is not None:
+        from services.runtime.faust_app import run_worker
+
+        run_worker(spec.faust_app(s))
+    elif name == "projector":
         run(run_until_signalled(lambda stop: run_projector(s, stop, projection)))
     else:
-        run(run_until_signalled(lambda stop: AGENTS[name].main(s, stop)))
+        run(run_until_signalled(lambda stop: run_agent(name, s, stop)))
 
 
 @app.command("api")

@@ -32,7 +32,7 @@ __all__ = ["DevStack", "StackInfo"]
 log = structlog.get_logger(__name__)
 
 # The workers that make up the platform, one process each.
-WORKERS = ("diagnoser", "projector")
+WORKERS = ("diagnoser", "projector", "remediation", "jit")
 
 
 @dataclass

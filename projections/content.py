@@ -1,0 +1,156 @@
+"""Content read models: concepts from packs and learning_atoms (authored and JIT-generated).
+
+``learning_atoms`` keeps the seed's columns (id, concept_id, card_id, atom_type,
+front, back, knowledge_type, tags, is_hydrated, fidelity_type,
+source_fact_basis, quality_score, created_at) plus the whole atom as JSON.
+An atom id already present changes nothing; a re-imported concept replaces
+its row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from events import Context, Envelope, TopicNames
+from events.content import Atom, AtomImported, AtomsGenerated, ConceptImported
+from projections.base import Applied
+from projections.db import METADATA
+
+__all__ = ["CONCEPTS", "LEARNING_ATOMS", "ContentProjection"]
+
+CONCEPTS = Table(
+    "concepts",
+    METADATA,
+    Column("concept_id", Uuid, primary_key=True),
+    Column("pack", String(64), nullable=False),
+    Column("slug", String(64), nullable=False),
+    Column("cluster_id", Uuid, nullable=False),
+    Column("cluster_slug", String(64), nullable=False),
+    Column("cluster_name", String(200), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("doc", JSONB, nullable=False),  # the concept-imported payload
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Index("concepts_cluster_idx", "cluster_slug", "slug"),
+)
+
+LEARNING_ATOMS = Table(
+    "learning_atoms",
+    METADATA,
+    Column("id", Uuid, primary_key=True),
+    Column("concept_id", Uuid, nullable=False),
+    Column("card_id", String(200)),
+    Column("atom_type", String(32), nullable=False),
+    Column("front", Text, nullable=False),
+    Column("back", Text, nullable=False),
+    Column("knowledge_type", String(32), nullable=False),
+    Column("tags", ARRAY(String(64)), nullable=False),
+    Column("is_hydrated", Boolean, nullable=False),
+    Column("fidelity_type", String(32), nullable=False),
+    Column("source_fact_basis", JSONB, nullable=False),
+    Column("quality_score", Float, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("content_type", String(32), nullable=False),
+    Column("variant", String(200), nullable=False),
+    Column("trigger", String(32)),
+    Column("strategy", String(64)),
+    Column("request_event_id", Uuid),
+    Column("atom", JSONB, nullable=False),
+    UniqueConstraint("concept_id", "variant"),
+    Index("learning_atoms_concept_idx", "concept_id", "atom_type"),
+)
+
+
+def _atom_row(atom: Atom, ev: Envelope, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": atom.atom_id,
+        "concept_id": atom.concept_id,
+        "card_id": None,
+        "atom_type": atom.atom_type.value,
+        "front": atom.front,
+        "back": atom.back,
+        "knowledge_type": atom.knowledge_type.value,
+        "tags": list(atom.tags),
+        "is_hydrated": True,
+        "fidelity_type": atom.fidelity_type,
+        "source_fact_basis": list(atom.source_fact_basis),
+        "quality_score": atom.quality_score,
+        "created_at": ev.occurred_at,
+        "content_type": atom.content_type.value,
+        "variant": atom.variant,
+        "trigger": None,
+        "strategy": atom.strategy,
+        "request_event_id": None,
+        "atom": atom.model_dump(mode="json"),
+    } | extra
+
+
+class ContentProjection:
+    name = "content"
+    decodes = True
+    tables = (CONCEPTS, LEARNING_ATOMS)
+    volatile_columns: frozenset[str] = frozenset()
+    partition_local = True  # concepts and their atoms share the concept key
+    _types = frozenset(
+        {ConceptImported.event_type, AtomImported.event_type, AtomsGenerated.event_type}
+    )
+
+    def topics(self, names: TopicNames) -> list[str]:
+        return [names.domain(Context.CONTENT)]
+
+    def wants(self, event_type: str | None) -> bool:
+        return event_type in self._types
+
+    async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
+        concepts: dict[Any, dict[str, Any]] = {}
+        atoms: list[dict[str, Any]] = []
+        for item in batch:
+            ev = item.envelope
+            p = ev.payload
+            if isinstance(p, ConceptImported):
+                concepts[p.concept_id] = {
+                    "concept_id": p.concept_id,
+                    "pack": p.pack,
+                    "slug": p.slug,
+                    "cluster_id": p.cluster_id,
+                    "cluster_slug": p.cluster_slug,
+                    "cluster_name": p.cluster_name,
+                    "name": p.name,
+                    "doc": p.model_dump(mode="json"),
+                    "imported_at": ev.occurred_at,
+                }
+            elif isinstance(p, AtomImported):
+                atoms.append(_atom_row(p.atom, ev, card_id=f"{p.pack}:{p.atom.variant}"))
+            elif isinstance(p, AtomsGenerated):
+                for atom in p.atoms:
+                    atoms.append(
+                        _atom_row(
+                            atom, ev, trigger=p.trigger.value, request_event_id=p.request_event_id
+                        )
+                    )
+        if concepts:
+            stmt = insert(CONCEPTS).values(list(concepts.values()))
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["concept_id"],
+                set_={
+                    c: stmt.excluded[c] for c in concepts[next(iter(concepts))] if c != "concept_id"
+                },
+            )
+            await conn.execute(stmt)
+        if atoms:
+            await conn.execute(insert(LEARNING_ATOMS).on_conflict_do_nothing(), atoms)

@@ -1,0 +1,1 @@
+"""Content packs: concepts, facts and authored atoms, imported as events."""

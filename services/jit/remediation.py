@@ -1,0 +1,157 @@
+"""The remediation router's decisions (pure): plan now, or ask for atoms first.
+
+After a diagnosed wrong answer: pick the concept's existing atoms whose type
+suits the fail mode (in priority order). With at least MIN_REMEDIATION_ATOMS (3)
+of them, or JIT disabled, the plan is ready. Otherwise a failed_question
+generation is requested for 5 - existing atoms, carrying what the plan needs;
+when the atoms come back the plan combines both. fatigue_error plans a break and
+nothing else; executive_error plans existing practice atoms and never generates.
+Plan and request ids derive from the diagnosis, so redelivery repeats them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from events import Envelope, derive_id
+from events.content import (
+    Atom,
+    AtomGenerationRequested,
+    AtomsGenerated,
+    ContentType,
+    GenerationTrigger,
+    RemediationContext,
+)
+from events.learning import FailMode, FailureDiagnosed, PlannedAtom, RemediationPlanned
+from services.jit.mapping import (
+    CONTENT_TYPE_ATOM_TYPES,
+    MIN_REMEDIATION_ATOMS,
+    REMEDIATION_TARGET,
+    atom_types_for,
+    fail_mode_to_content_types,
+)
+
+__all__ = ["MAX_PLAN_ATOMS", "after_generation", "for_diagnosis", "matching_atoms"]
+
+MAX_PLAN_ATOMS = 10
+PLAN_ROLE = "remediation-plan"
+REQUEST_ROLE = "jit-request"
+
+
+def matching_atoms(atoms: Sequence[Atom], fail_mode: FailMode) -> list[Atom]:
+    """Existing atoms suited to the fail mode, best-suited types first."""
+    if fail_mode is FailMode.FATIGUE_ERROR:
+        return []
+    if fail_mode is FailMode.EXECUTIVE_ERROR:
+        priority = list(CONTENT_TYPE_ATOM_TYPES[ContentType.PRACTICE])
+    else:
+        priority = atom_types_for(fail_mode_to_content_types(fail_mode), fail_mode)
+    rank = {t: i for i, t in enumerate(priority)}
+    suited = [a for a in atoms if a.atom_type in rank]
+    return sorted(suited, key=lambda a: rank[a.atom_type])  # stable: keeps creation order
+
+
+def _planned(atoms: Sequence[Atom], source: str) -> list[PlannedAtom]:
+    return [
+        PlannedAtom(
+            atom_id=a.atom_id, atom_type=a.atom_type.value, source=source, front=a.front[:1000]
+        )  # type: ignore[arg-type]
+        for a in atoms
+    ]
+
+
+def _plan(
+    ctx: RemediationContext,
+    concept_id: uuid.UUID,
+    atoms: list[PlannedAtom],
+    note: str,
+    **fields: object,
+) -> RemediationPlanned:
+    return RemediationPlanned(
+        learner_id=ctx.learner_id,
+        session_id=ctx.session_id,
+        concept_id=concept_id,
+        question_id=ctx.question_id,
+        answer_event_id=ctx.answer_event_id,
+        diagnosis_event_id=ctx.diagnosis_event_id,
+        fail_mode=ctx.fail_mode,
+        atoms=atoms[:MAX_PLAN_ATOMS],
+        note=note,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def for_diagnosis(
+    event: Envelope, existing: Sequence[Atom], *, enable_jit: bool, source: str
+) -> Envelope:
+    """The plan, or the generation request, for a failure-diagnosed event."""
+    d = event.payload_as(FailureDiagnosed)
+    mode = d.fail_mode
+    suited = matching_atoms(existing, mode)
+    ctx = RemediationContext(
+        learner_id=d.learner_id,
+        session_id=d.session_id,
+        question_id=d.question_id,
+        answer_event_id=d.answer_event_id,
+        diagnosis_event_id=event.event_id,
+        fail_mode=mode,
+        existing=_planned(suited[:MAX_PLAN_ATOMS], "existing"),
+    )
+    if mode is FailMode.FATIGUE_ERROR:
+        note = "Fatigue: take a break before the next question."
+        plan = _plan(ctx, d.concept_id, [], note, suggest_break=True)
+    elif mode is FailMode.EXECUTIVE_ERROR:
+        note = "Read the whole question before answering; practice only, no new content."
+        plan = _plan(ctx, d.concept_id, ctx.existing, note, practice_only=True)
+    elif len(suited) >= MIN_REMEDIATION_ATOMS or not enable_jit:
+        why = "" if enable_jit else " (JIT generation is disabled)"
+        plan = _plan(
+            ctx, d.concept_id, ctx.existing, f"{len(suited)} existing atoms suit {mode}{why}."
+        )
+    else:
+        request = AtomGenerationRequested(
+            concept_id=d.concept_id,
+            trigger=GenerationTrigger.FAILED_QUESTION,
+            content_types=fail_mode_to_content_types(mode),
+            atom_count=REMEDIATION_TARGET - len(suited),
+            learner_id=d.learner_id,
+            fail_mode=mode,
+            remediation=ctx,
+        )
+        return _derived(event, request, REQUEST_ROLE, event.event_id, source)
+    return _derived(event, plan, PLAN_ROLE, event.event_id, source)
+
+
+def after_generation(event: Envelope, *, source: str) -> Envelope | None:
+    """The plan for a failed-question generation's result (None for other triggers)."""
+    g = event.payload_as(AtomsGenerated)
+    ctx = g.remediation
+    if ctx is None:
+        return None
+    generated = _planned(g.atoms, "jit")
+    cached = " (from cache)" if g.from_cache else ""
+    plan = _plan(
+        ctx,
+        g.concept_id,
+        [*ctx.existing, *generated],
+        f"{len(ctx.existing)} existing + {len(generated)} generated just in time{cached}.",
+        jit_requested=True,
+        jit_generated=len(generated),
+        from_cache=g.from_cache,
+        errors=g.errors[:20],
+    )
+    return _derived(event, plan, PLAN_ROLE, ctx.diagnosis_event_id, source)
+
+
+def _derived(
+    cause: Envelope,
+    payload: RemediationPlanned | AtomGenerationRequested,
+    role: str,
+    id_from: uuid.UUID,
+    source: str,
+) -> Envelope:
+    """Derived from ``cause``, with an id from the diagnosis: the plan has one id
+    whether it was made at once or after generation."""
+    ev = cause.derive(payload, role=role, source=source)
+    return ev.model_copy(update={"event_id": derive_id(id_from, role)})

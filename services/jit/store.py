@@ -1,0 +1,108 @@
+"""Where the JIT service reads concepts and existing atoms: a Protocol, the Postgres read
+models (read-only), and an in-memory fake loaded from a pack."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from events.content import Atom, ConceptImported
+from projections.content import CONCEPTS, LEARNING_ATOMS
+
+__all__ = ["ContentStore", "MemoryContentStore", "PostgresContentStore"]
+
+
+class ContentStore(Protocol):
+    async def concept(self, concept_id: uuid.UUID) -> ConceptImported | None: ...
+
+    async def concepts(self, concept_ids: Sequence[uuid.UUID]) -> list[ConceptImported]: ...
+
+    async def atoms(self, concept_id: uuid.UUID) -> list[Atom]: ...
+
+    async def atom_counts(self, *, cluster: str | None = None) -> list[tuple[ConceptImported, int]]:
+        """Every concept (of a cluster, by id or slug) with its number of atoms."""
+
+
+@dataclass
+class MemoryContentStore:
+    by_id: dict[uuid.UUID, ConceptImported] = field(default_factory=dict)
+    atoms_by_concept: dict[uuid.UUID, list[Atom]] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, concepts: Iterable[ConceptImported], atoms: Iterable[Atom] = ()
+    ) -> MemoryContentStore:
+        store = cls({c.concept_id: c for c in concepts})
+        store.add(atoms)
+        return store
+
+    def add(self, atoms: Iterable[Atom]) -> None:
+        for a in atoms:
+            held = self.atoms_by_concept.setdefault(a.concept_id, [])
+            if all(h.atom_id != a.atom_id for h in held):
+                held.append(a)
+
+    async def concept(self, concept_id: uuid.UUID) -> ConceptImported | None:
+        return self.by_id.get(concept_id)
+
+    async def concepts(self, concept_ids: Sequence[uuid.UUID]) -> list[ConceptImported]:
+        return [self.by_id[i] for i in concept_ids if i in self.by_id]
+
+    async def atoms(self, concept_id: uuid.UUID) -> list[Atom]:
+        return list(self.atoms_by_concept.get(concept_id, []))
+
+    async def atom_counts(self, *, cluster: str | None = None) -> list[tuple[ConceptImported, int]]:
+        return [
+            (c, len(self.atoms_by_concept.get(c.concept_id, [])))
+            for c in self.by_id.values()
+            if cluster is None or cluster in (str(c.cluster_id), c.cluster_slug)
+        ]
+
+
+class PostgresContentStore:
+    """Reads the ``concepts`` and ``learning_atoms`` read models."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def concept(self, concept_id: uuid.UUID) -> ConceptImported | None:
+        found = await self.concepts([concept_id])
+        return found[0] if found else None
+
+    async def concepts(self, concept_ids: Sequence[uuid.UUID]) -> list[ConceptImported]:
+        if not concept_ids:
+            return []
+        stmt = select(CONCEPTS.c.doc).where(CONCEPTS.c.concept_id.in_(list(concept_ids)))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).scalars().all()
+        found = {c.concept_id: c for c in map(ConceptImported.model_validate, rows)}
+        return [found[i] for i in concept_ids if i in found]
+
+    async def atoms(self, concept_id: uuid.UUID) -> list[Atom]:
+        a = LEARNING_ATOMS.c
+        stmt = select(a.atom).where(a.concept_id == concept_id).order_by(a.created_at, a.id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).scalars().all()
+        return [Atom.model_validate(r) for r in rows]
+
+    async def atom_counts(self, *, cluster: str | None = None) -> list[tuple[ConceptImported, int]]:
+        c, a = CONCEPTS.c, LEARNING_ATOMS.c
+        counts = select(a.concept_id, func.count().label("n")).group_by(a.concept_id).subquery()
+        stmt = (
+            select(c.doc, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.concept_id == c.concept_id)
+            .order_by(c.cluster_slug, c.slug)
+        )
+        if cluster is not None:
+            try:
+                stmt = stmt.where(c.cluster_id == uuid.UUID(cluster))
+            except ValueError:
+                stmt = stmt.where(c.cluster_slug == cluster)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [(ConceptImported.model_validate(doc), int(n)) for doc, n in rows]

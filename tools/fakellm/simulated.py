@@ -1,0 +1,66 @@
+"""A simulated model for the fake servers: answers our own tasks correctly, so tests and
+benchmarks can run the llm path end to end (real SDK, real HTTP, real validation).
+
+It reads the request's data block and answers as a good model would: the health
+check echoes its nonce; jit-atoms writes atoms from the facts it was given (with
+the rules generator, which is right by construction).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+
+from events.content import AtomType, ConceptImported, ContentType
+from services.jit.rules import AtomTask, make_atoms
+from tools.fakellm.server import data_of
+
+__all__ = ["simulated_model"]
+
+_NS = uuid.UUID("3b0e7f5e-2c8f-4a8e-8d61-5e0f6a1c9d27")
+
+
+def _concept(raw: dict[str, Any], siblings: list[uuid.UUID] | None = None) -> ConceptImported:
+    return ConceptImported(
+        concept_id=uuid.uuid5(_NS, raw["name"]),
+        slug="simulated",
+        pack="simulated",
+        cluster_id=_NS,
+        cluster_slug="simulated",
+        cluster_name="simulated",
+        name=raw["name"],
+        definition=raw.get("definition"),
+        facts=raw.get("facts", []),
+        procedures=raw.get("procedures", []),
+        calculations=raw.get("calculations", []),
+        siblings=siblings or [],
+    )
+
+
+def _atoms(data: dict[str, Any]) -> dict[str, Any]:
+    siblings = tuple(_concept(s) for s in data["siblings"])
+    concept = _concept(data["concept"], [s.concept_id for s in siblings])
+    task = AtomTask(
+        concept=concept,
+        siblings=siblings,
+        content_type=ContentType(data["content_type"]),
+        atom_types=tuple(AtomType(t) for t in data["atom_types"]),
+        count=data["count"],
+    )
+    return {
+        "atoms": [
+            {"body": a.body.model_dump(mode="json"), "source_fact_basis": a.source_fact_basis}
+            for a in make_atoms(task)
+        ]
+    }
+
+
+def simulated_model(body: dict[str, Any]) -> str:
+    data = data_of(body)
+    if "nonce" in data:
+        return orjson.dumps({"status": "ok", "echo": data["nonce"]}).decode()
+    if "atom_types" in data:
+        return orjson.dumps(_atoms(data)).decode()
+    raise ValueError("the simulated model does not know this task")
