@@ -142,3 +142,19 @@ async def count_rows(engine: Any, table: str, where: str = "") -> int:
         if "does not exist" in str(exc):
             return -1
         raise
+
+
+async def query_rows(engine: Any, sql: str) -> list[Any]:
+    """Rows of ``sql`` run in the engine's schema (empty while the tables do not exist)."""
+    from sqlalchemy import text
+
+    from projections.db import schema_of
+
+    try:
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql(f'SET search_path TO "{schema_of(engine)}"')
+            return list(await conn.execute(text(sql)))
+    except Exception as exc:
+        if "does not exist" in str(exc):
+            return []
+        raise
