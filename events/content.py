@@ -344,8 +344,6 @@ class AtomsGenerated(Payload):
     atoms: list[Atom] = Field(default_factory=list, max_length=20)
     from_cache: bool = False
     generation_time_ms: int = Field(ge=0)
-    errors: list[Annotated[str, Field(max_length=500)]] = Field(
-        default_factory=list, max_length=20
-    )
+    errors: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=20)
     usage: list[GenerationUsage] = Field(default_factory=list, max_length=10)
     remediation: RemediationContext | None = None
