@@ -201,7 +201,8 @@ async def fail_mode_counts(conn: AsyncConnection) -> dict[str, int]:
 
 async def totals(conn: AsyncConnection) -> dict[str, int]:
     out = {}
-    for table in (ATTEMPTS, DIAGNOSES, LEARNER_CONCEPTS, DEAD_LETTERS):
+    tables = (ATTEMPTS, DIAGNOSES, LEARNER_CONCEPTS, REMEDIATION_PLANS, CONCEPTS, LEARNING_ATOMS)
+    for table in (*tables, GENERATION_USAGE, DEAD_LETTERS):
         out[table.name] = int(
             (await conn.execute(select(func.count()).select_from(table))).scalar_one()
         )

@@ -85,7 +85,7 @@ async def run_remediation(settings: Settings, stop: asyncio.Event) -> None:
                 router,
                 settings=settings,
                 publisher=publisher,
-                topics=[names.domain(Context.LEARNING), names.domain(Context.CONTENT)],
+                topics=[names.domain(Context.LEARNING)],
                 group_id=f"{settings.topic_prefix}.remediation",
             )
             await runner.run(stop)
@@ -132,7 +132,7 @@ AGENTS: dict[str, AgentSpec] = {
         ),
         AgentSpec(
             "jit",
-            "atom-generation-requested -> atoms-generated (faust; rules or LLM)",
+            "atom-generation-requested -> atoms-generated (+ the plan it completes); faust",
             faust_app=build_jit_app,
         ),
     )

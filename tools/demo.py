@@ -16,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,12 +29,13 @@ from projections.checksum import checksum
 from projections.db import make_engine
 from projections.registry import PROJECTIONS
 from services.bus.producer import EventPublisher
+from services.content.pack import Pack, load_pack
 from services.settings import Settings
 from tools.devstack.stack import DevStack
 
-__all__ = ["CONCEPTS", "run_demo", "scripted_answers"]
+PACK = Path(__file__).resolve().parent.parent / "packs" / "ccna"
 
-_NS = uuid.UUID("0b1c6d2e-6f57-4c35-9d0e-1d8f6a7c2b10")
+__all__ = ["demo_concepts", "run_demo", "scripted_answers"]
 
 
 @dataclass(frozen=True)
@@ -42,47 +44,42 @@ class Concept:
     cluster: str
     name: str
     answer: str
+    siblings: tuple[uuid.UUID, ...]
 
 
-def _concept(cluster: str, name: str, answer: str) -> Concept:
-    return Concept(uuid.uuid5(_NS, name), cluster, name, answer)
+def demo_concepts(pack: Pack, per_cluster: int = 3) -> list[Concept]:
+    """A few concepts of every cluster of the pack; a question's answer is its first fact."""
+    picked: list[Concept] = []
+    for cluster in sorted({c.cluster_slug for c in pack.concepts}):
+        members = [c for c in pack.concepts if c.cluster_slug == cluster and c.facts and c.siblings]
+        for c in members[:per_cluster]:
+            picked.append(
+                Concept(c.concept_id, cluster, c.name, c.facts[0].value, tuple(c.siblings))
+            )
+    return picked
 
 
-CONCEPTS = [
-    _concept("subnetting", "usable hosts in a /26", "62"),
-    _concept("subnetting", "subnet mask of a /27", "255.255.255.224"),
-    _concept("subnetting", "network address of 10.1.5.77/22", "10.1.4.0"),
-    _concept("switching", "802.1Q trunk tag size", "4 bytes"),
-    _concept("switching", "STP root bridge election", "lowest bridge ID"),
-    _concept("switching", "MAC table learning", "source MAC address"),
-    _concept("routing", "OSPF cost of a 100 Mb/s link", "1"),
-    _concept("routing", "administrative distance of OSPF", "110"),
-    _concept("routing", "administrative distance of EIGRP (internal)", "90"),
-    _concept("services", "DHCP message order", "Discover, Offer, Request, Ack"),
-    _concept("services", "DNS record for IPv6 hosts", "AAAA"),
-    _concept("services", "NAT overload", "PAT: many inside hosts share one address"),
-]
 PROFILES = ["steady", "impulsive", "confuser", "tired", "novice", "rusty", "integrator", "steady"]
 
 
-def _siblings(c: Concept) -> list[Concept]:
-    return [o for o in CONCEPTS if o.cluster == c.cluster and o.id != c.id]
-
-
-def scripted_answers(learners: int, answers: int, seed: int = 7) -> list[dict[str, Any]]:
+def scripted_answers(
+    concepts: list[Concept], learners: int, answers: int, seed: int = 7
+) -> list[dict[str, Any]]:
     """The demo's answer-submitted events as API JSON, in time order per learner."""
     rng = random.Random(seed)
+    by_id = {c.id: c for c in concepts}
+    clusters = sorted({c.cluster for c in concepts})
     start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     out: list[dict[str, Any]] = []
     for n in range(learners):
         profile = PROFILES[n % len(PROFILES)]
         learner = f"learner-{n:03d}-{profile}"
-        weak = rng.choice(["subnetting", "switching", "routing", "services"])
+        weak = rng.choice(clusters)
         t = start + timedelta(minutes=rng.randint(0, 120))
         session = f"{learner}-s1"
         seen_correct: set[uuid.UUID] = set()
         for i in range(answers):
-            concept = rng.choice(CONCEPTS)
+            concept = rng.choice(concepts)
             kind = "application" if profile == "integrator" and i % 3 == 2 else "recall"
             rt = rng.randint(4000, 12000)
             p_correct = 0.75
@@ -100,8 +97,9 @@ def scripted_answers(learners: int, answers: int, seed: int = 7) -> list[dict[st
             correct = rng.random() < p_correct
             given, given_concept = concept.answer, None
             if not correct:
-                sibling = rng.choice(_siblings(concept))
-                if profile == "confuser" or rng.random() < 0.15:
+                known = [by_id[s] for s in concept.siblings if s in by_id]
+                if known and (profile == "confuser" or rng.random() < 0.15):
+                    sibling = rng.choice(known)
                     given, given_concept = sibling.answer, sibling.id
                 else:
                     given = rng.choice(["I don't know", "255.255.255.0", "8 bytes", "100"])
@@ -147,12 +145,17 @@ async def _publish(info: Any, events: list[dict[str, Any]], console: Console) ->
     return time.perf_counter() - started
 
 
-async def _wait_for(engine: Any, attempts: int, diagnoses: int, timeout_s: float = 120) -> None:
+async def _wait_for(engine: Any, attempts: int, diagnoses: int, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         async with engine.connect() as conn:
             t = await queries.totals(conn)
-        if t["attempts"] >= attempts and t["diagnoses"] >= diagnoses and t["dead_letters"] >= 1:
+        if (
+            t["attempts"] >= attempts
+            and t["diagnoses"] >= diagnoses
+            and t["remediation_plans"] >= diagnoses
+            and t["dead_letters"] >= 1
+        ):
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"read models did not catch up: {t}")
@@ -169,13 +172,7 @@ async def run_demo(settings: Settings, console: Console, *, learners: int, answe
             f"stack up: broker {info.bootstrap} ({info.broker_origin}), "
             f"Postgres ({info.postgres_origin}), API {info.api_url}"
         )
-        events = scripted_answers(learners, answers)
-        wrong = sum(1 for e in events if not e["payload"]["correct"])
-        with console.status(f"publishing {len(events)} answers through the API"):
-            seconds = await _publish(info, events, console)
-        console.print(f"published {len(events)} answers ({wrong} wrong) in {seconds:.2f}s")
-        # A message no producer of ours would write, straight onto the topic:
-        # it must end up in the dead-letter topic, and the rest must flow.
+        pack = load_pack(PACK)
         effective = settings.model_copy(
             update={
                 "kafka_bootstrap_servers": info.bootstrap,
@@ -183,6 +180,19 @@ async def run_demo(settings: Settings, console: Console, *, learners: int, answe
                 "broker_flavour": info.env["NLS_BROKER_FLAVOUR"],
             }
         )
+        async with EventPublisher(effective, client_id="demo") as pub:
+            await pub.publish(pack.events())
+        console.print(
+            f"imported content pack {pack.name}: {len(pack.concepts)} concepts, "
+            f"{len(pack.atoms)} authored atoms"
+        )
+        events = scripted_answers(demo_concepts(pack), learners, answers)
+        wrong = sum(1 for e in events if not e["payload"]["correct"])
+        with console.status(f"publishing {len(events)} answers through the API"):
+            seconds = await _publish(info, events, console)
+        console.print(f"published {len(events)} answers ({wrong} wrong) in {seconds:.2f}s")
+        # A message no producer of ours would write, straight onto the topic:
+        # it must end up in the dead-letter topic, and the rest must flow.
         async with EventPublisher(effective, client_id="demo") as pub:
             await pub.send_raw(
                 effective.topics().domain(Context.LEARNING), b"demo", b"{not json", []
@@ -222,6 +232,41 @@ async def _summary(console: Console, engine: Any, info: Any) -> None:
             for r in rows:
                 d.add_row(r["fail_mode"], r["evidence"]["rule"], r["rationale"])
             console.print(d)
+        plans = (await client.get("/v1/learners/learner-004-novice/remediation")).json()
+        pt = Table(
+            "fail mode",
+            "atoms",
+            "generated",
+            "note",
+            title="GET /v1/learners/learner-004-novice/remediation",
+        )
+        for plan in plans[:5]:
+            pt.add_row(
+                plan["fail_mode"], str(len(plan["atoms"])), str(plan["jit_generated"]), plan["note"]
+            )
+        console.print(pt)
+        if plans and plans[0]["atoms"]:
+            first = plans[0]["atoms"][0]
+            console.print(f"first atom of that plan ({first['atom_type']}): {first['front']}")
+    async with engine.connect() as conn:
+        jit = await queries.jit_stats(conn)
+        usage = await queries.usage_stats(conn)
+    g = Table("Metric", "Value", title="nls generate stats")
+    g.add_row("Total atoms", str(jit.total_atoms))
+    g.add_row("JIT-generated", f"{jit.jit_generated}")
+    for trigger, n in sorted(jit.by_trigger.items()):
+        g.add_row(f"  {trigger}", str(n))
+    console.print(g)
+    u = Table("family", "strategy", "calls", "p50 ms", "fallback", title="nls stats usage")
+    for row in usage:
+        u.add_row(
+            row.family,
+            row.strategy,
+            str(row.calls),
+            f"{row.latency_p50_ms:.1f}",
+            f"{row.fallback_rate:.0%}",
+        )
+    console.print(u)
     dl = Table("agent", "kind", "reason", title="dead letters")
     for r in dead:
         dl.add_row(r.agent, r.kind, r.reason[:70])

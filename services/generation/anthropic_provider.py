@@ -11,12 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic
+import orjson
 from anthropic.lib._parse._transform import transform_schema
 
 from services.generation.contract import Completion, Reply
 from services.generation.errors import ProviderTimeout, ProviderUnavailable
 
 __all__ = ["AnthropicProvider"]
+
+
+_TRANSFORMED: dict[bytes, dict[str, Any]] = {}
+
+
+def _api_schema(call: Completion) -> dict[str, Any]:
+    """The schema as the API takes it (bounds moved into descriptions), once per schema."""
+    key = orjson.dumps(call.json_schema, option=orjson.OPT_SORT_KEYS)
+    if key not in _TRANSFORMED:
+        _TRANSFORMED[key] = transform_schema(call.json_schema)
+    return _TRANSFORMED[key]
 
 
 class AnthropicProvider:
@@ -39,9 +51,7 @@ class AnthropicProvider:
                 {"type": "text", "text": call.system, "cache_control": {"type": "ephemeral"}}
             ],
             "messages": [{"role": t.role, "content": t.text} for t in call.turns],
-            "output_config": {
-                "format": {"type": "json_schema", "schema": transform_schema(call.json_schema)}
-            },
+            "output_config": {"format": {"type": "json_schema", "schema": _api_schema(call)}},
             "timeout": call.timeout_s,
         }
         try:

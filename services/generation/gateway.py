@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import orjson
@@ -132,7 +133,7 @@ class Gateway:
                         task=request.task,
                         system=system,
                         turns=tuple(turns),
-                        json_schema=request.output.model_json_schema(),
+                        json_schema=_schema(request.output),
                         temperature=request.temperature,
                         seed=request.seed,
                         max_tokens=request.max_tokens or self.max_tokens,
@@ -203,6 +204,11 @@ class Gateway:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+@lru_cache(maxsize=256)
+def _schema(output: type[BaseModel]) -> dict[str, Any]:
+    return output.model_json_schema()
 
 
 def _validate(text: str, request: GenerationRequest[T], system: str) -> T:

@@ -1,10 +1,11 @@
 """The two agents of the remediation flow, behind the common handler contract.
 
-- ``RemediationRouter`` (batched consumer, learning + content topics): a diagnosis
-  becomes a plan or a generation request; a failed-question generation's result
-  becomes the plan.
+- ``RemediationRouter`` (batched consumer, learning topic): a diagnosis becomes a
+  plan, or a generation request when too few suitable atoms exist.
 - ``JitGenerator`` (faust worker, content topic): a generation request becomes
-  ``atoms-generated``. Both read the read models through a read-only store.
+  ``atoms-generated``; for a failed question it also completes the learner's plan
+  (existing + generated atoms), which saves the plan a trip back through the router.
+Both read the read models through a read-only store.
 """
 
 from __future__ import annotations
@@ -54,24 +55,19 @@ def result_event(request: Envelope, result: JitResult, *, source: str) -> Envelo
 
 class RemediationRouter:
     name = "remediation"
-    event_types: frozenset[str] | None = frozenset(
-        {FailureDiagnosed.event_type, AtomsGenerated.event_type}
-    )
+    event_types: frozenset[str] | None = frozenset({FailureDiagnosed.event_type})
 
     def __init__(self, store: ContentStore, *, enable_jit: bool = True) -> None:
         self.store = store
         self.enable_jit = enable_jit
 
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
-        if isinstance(event.payload, FailureDiagnosed):
-            existing = await self.store.atoms(event.payload.concept_id)
-            return (
-                remediation.for_diagnosis(
-                    event, existing, enable_jit=self.enable_jit, source=self.name
-                ),
-            )
-        plan = remediation.after_generation(event, source=self.name)
-        return (plan,) if plan is not None else ()
+        existing = await self.store.atoms(event.payload_as(FailureDiagnosed).concept_id)
+        return (
+            remediation.for_diagnosis(
+                event, existing, enable_jit=self.enable_jit, source=self.name
+            ),
+        )
 
 
 class JitGenerator:
@@ -85,4 +81,6 @@ class JitGenerator:
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
         request = request_of(event.payload_as(AtomGenerationRequested))
         result = await self.service.generate_for_gap(request)
-        return (result_event(event, result, source=self.name),)
+        generated = result_event(event, result, source=self.name)
+        plan = remediation.after_generation(generated, source=self.name)
+        return (generated,) if plan is None else (generated, plan)

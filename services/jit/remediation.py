@@ -4,8 +4,9 @@ After a diagnosed wrong answer: pick the concept's existing atoms whose type
 suits the fail mode (in priority order). With at least MIN_REMEDIATION_ATOMS (3)
 of them, or JIT disabled, the plan is ready. Otherwise a failed_question
 generation is requested for 5 - existing atoms, carrying what the plan needs;
-when the atoms come back the plan combines both. fatigue_error plans a break and
-nothing else; executive_error plans existing practice atoms and never generates.
+the generator then completes the plan with both (``after_generation``).
+fatigue_error plans a break and nothing else; executive_error plans existing
+practice atoms and never generates.
 Plan and request ids derive from the diagnosis, so redelivery repeats them.
 """
 
@@ -129,7 +130,8 @@ def after_generation(event: Envelope, *, source: str) -> Envelope | None:
     ctx = g.remediation
     if ctx is None:
         return None
-    generated = _planned(g.atoms, "jit")
+    held = {a.atom_id for a in ctx.existing}
+    generated = _planned([a for a in g.atoms if a.atom_id not in held], "jit")
     cached = " (from cache)" if g.from_cache else ""
     plan = _plan(
         ctx,
