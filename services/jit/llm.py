@@ -59,6 +59,7 @@ def _content(task: AtomTask) -> dict[str, object]:
         "atom_types": [t.value for t in task.atom_types],
         "count": task.count,
         "fail_mode": task.fail_mode.value if task.fail_mode else None,
+        "already_written": list(task.written[-30:]),
     }
 
 
@@ -84,7 +85,11 @@ def _checker(task: AtomTask):  # type: ignore[no-untyped-def]
         found = []
         if len(drafts.atoms) > task.count:
             found.append(f"expected at most {task.count} atoms, got {len(drafts.atoms)}")
+        written = {w.casefold() for w in task.written}
         for i, d in enumerate(drafts.atoms):
+            if _atom(task, d).front.casefold() in written:
+                found.append(f"atoms[{i}] repeats an item the concept already has")
+                continue
             if d.body.type not in allowed:
                 found.append(f"atoms[{i}]: type {d.body.type} is not one of {sorted(allowed)}")
                 continue

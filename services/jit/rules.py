@@ -55,8 +55,9 @@ class AtomTask:
     content_type: ContentType
     atom_types: tuple[AtomType, ...]
     count: int
-    avoid: frozenset[str] = field(default_factory=frozenset)
+    avoid: frozenset[str] = field(default_factory=frozenset)  # variants the concept has
     fail_mode: FailMode | None = None
+    written: tuple[str, ...] = ()  # questions the concept already has (for the llm)
 
 
 def has_source_content(concept: ConceptImported) -> bool:

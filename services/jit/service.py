@@ -206,13 +206,12 @@ class JITGenerationService:
             return replace(self._cache[key], from_cache=True)
         started = time.perf_counter()
         errors: list[str] = []
-        concept = await self.store.concept(request.concept_id)
+        concept, sibling_list, existing = await self.store.snapshot(request.concept_id)
         if concept is None or not has_source_content(concept):
             message = f"no source content for concept {request.concept_id}"
             log.warning("jit.no_source_content", concept_id=str(request.concept_id))
             return JitResult(request.concept_id, [], request.trigger, 0, errors=[message])
-        siblings = tuple(await self.store.concepts(concept.siblings))
-        existing = await self.store.atoms(concept.concept_id)
+        siblings = tuple(sibling_list)
         avoid = frozenset(a.variant for a in existing)
         sink = self.sink or CollectingSink(
             {k for a in existing for k in (str(a.atom_id), a.variant)}
@@ -228,6 +227,7 @@ class JITGenerationService:
                 count=count,
                 avoid=avoid | {a.variant for a in atoms},
                 fail_mode=request.fail_mode,
+                written=tuple(a.front for a in (*existing, *atoms)),
             )
             try:
                 strategy = request.strategy or self.strategy

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from events.content import Atom, ConceptImported
 from projections.content import CONCEPTS, LEARNING_ATOMS
@@ -17,7 +17,13 @@ from projections.content import CONCEPTS, LEARNING_ATOMS
 __all__ = ["ContentStore", "MemoryContentStore", "PostgresContentStore"]
 
 
+Snapshot = tuple[ConceptImported | None, list[ConceptImported], list[Atom]]
+
+
 class ContentStore(Protocol):
+    async def snapshot(self, concept_id: uuid.UUID) -> Snapshot:
+        """The concept, its siblings and its atoms, read together."""
+
     async def concept(self, concept_id: uuid.UUID) -> ConceptImported | None: ...
 
     async def concepts(self, concept_ids: Sequence[uuid.UUID]) -> list[ConceptImported]: ...
@@ -47,6 +53,11 @@ class MemoryContentStore:
             if all(h.atom_id != a.atom_id for h in held):
                 held.append(a)
 
+    async def snapshot(self, concept_id: uuid.UUID) -> Snapshot:
+        concept = self.by_id.get(concept_id)
+        siblings = await self.concepts(concept.siblings) if concept else []
+        return concept, siblings, await self.atoms(concept_id)
+
     async def concept(self, concept_id: uuid.UUID) -> ConceptImported | None:
         return self.by_id.get(concept_id)
 
@@ -70,25 +81,24 @@ class PostgresContentStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
+    async def snapshot(self, concept_id: uuid.UUID) -> Snapshot:
+        async with self.engine.connect() as conn:
+            found = await _concepts(conn, [concept_id])
+            concept = found[0] if found else None
+            siblings = await _concepts(conn, concept.siblings) if concept else []
+            return concept, siblings, await _atoms(conn, concept_id)
+
     async def concept(self, concept_id: uuid.UUID) -> ConceptImported | None:
         found = await self.concepts([concept_id])
         return found[0] if found else None
 
     async def concepts(self, concept_ids: Sequence[uuid.UUID]) -> list[ConceptImported]:
-        if not concept_ids:
-            return []
-        stmt = select(CONCEPTS.c.doc).where(CONCEPTS.c.concept_id.in_(list(concept_ids)))
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(stmt)).scalars().all()
-        found = {c.concept_id: c for c in map(ConceptImported.model_validate, rows)}
-        return [found[i] for i in concept_ids if i in found]
+            return await _concepts(conn, concept_ids)
 
     async def atoms(self, concept_id: uuid.UUID) -> list[Atom]:
-        a = LEARNING_ATOMS.c
-        stmt = select(a.atom).where(a.concept_id == concept_id).order_by(a.created_at, a.id)
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(stmt)).scalars().all()
-        return [Atom.model_validate(r) for r in rows]
+            return await _atoms(conn, concept_id)
 
     async def atom_counts(self, *, cluster: str | None = None) -> list[tuple[ConceptImported, int]]:
         c, a = CONCEPTS.c, LEARNING_ATOMS.c
@@ -106,3 +116,18 @@ class PostgresContentStore:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return [(ConceptImported.model_validate(doc), int(n)) for doc, n in rows]
+
+
+async def _concepts(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[ConceptImported]:
+    if not ids:
+        return []
+    stmt = select(CONCEPTS.c.doc).where(CONCEPTS.c.concept_id.in_(list(ids)))
+    rows = (await conn.execute(stmt)).scalars().all()
+    found = {c.concept_id: c for c in map(ConceptImported.model_validate, rows)}
+    return [found[i] for i in ids if i in found]
+
+
+async def _atoms(conn: AsyncConnection, concept_id: uuid.UUID) -> list[Atom]:
+    a = LEARNING_ATOMS.c
+    stmt = select(a.atom).where(a.concept_id == concept_id).order_by(a.created_at, a.id)
+    return [Atom.model_validate(r) for r in (await conn.execute(stmt)).scalars().all()]

@@ -147,7 +147,7 @@ async def test_the_llm_strategy_is_checked_against_the_facts_and_falls_back() ->
     assert all(
         a.fidelity_type == "generated" and not problems(a, OSPF, (EIGRP, RIP)) for a in made.atoms
     )
-    assert made.usage[0].provider == "scripted" and made.usage[0].prompt_version == "jit-atoms@v1"
+    assert made.usage[0].provider == "scripted" and made.usage[0].prompt_version == "jit-atoms@v2"
 
     wrong = {
         "atoms": [

@@ -47,12 +47,14 @@ def _atoms(data: dict[str, Any]) -> dict[str, Any]:
         siblings=siblings,
         content_type=ContentType(data["content_type"]),
         atom_types=tuple(AtomType(t) for t in data["atom_types"]),
-        count=data["count"],
+        count=100,
     )
+    written = {w.casefold() for w in data.get("already_written", [])}
+    fresh = [a for a in make_atoms(task) if a.front.casefold() not in written]
     return {
         "atoms": [
             {"body": a.body.model_dump(mode="json"), "source_fact_basis": a.source_fact_basis}
-            for a in make_atoms(task)
+            for a in fresh[: data["count"]]
         ]
     }
 
