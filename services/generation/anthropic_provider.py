@@ -15,7 +15,12 @@ import orjson
 from anthropic.lib._parse._transform import transform_schema
 
 from services.generation.contract import Completion, Reply
-from services.generation.errors import ProviderTimeout, ProviderUnavailable
+from services.generation.errors import (
+    GenerationError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    call_failed,
+)
 
 __all__ = ["AnthropicProvider"]
 
@@ -57,23 +62,15 @@ class AnthropicProvider:
         try:
             message = await self._client.messages.create(**kw)
         except anthropic.APITimeoutError as exc:
-            raise ProviderTimeout(
-                f"no answer within {call.timeout_s}s",
-                task=call.task,
-                provider=self.name,
-                model=self.model,
+            raise self._failed(
+                ProviderTimeout, f"no answer within {call.timeout_s}s", call
             ) from exc
         except anthropic.APIStatusError as exc:
-            raise ProviderUnavailable(
-                f"HTTP {exc.status_code}: {exc.message}",
-                task=call.task,
-                provider=self.name,
-                model=self.model,
+            raise self._failed(
+                ProviderUnavailable, f"HTTP {exc.status_code}: {exc.message}", call
             ) from exc
         except anthropic.APIConnectionError as exc:
-            raise ProviderUnavailable(
-                f"transport error: {exc}", task=call.task, provider=self.name, model=self.model
-            ) from exc
+            raise self._failed(ProviderUnavailable, f"transport error: {exc}", call) from exc
         text = "".join(block.text for block in message.content if block.type == "text")
         u = message.usage
         cache_read = u.cache_read_input_tokens or 0
@@ -85,6 +82,9 @@ class AnthropicProvider:
             cached_tokens=cache_read,
             model=message.model,
         )
+
+    def _failed(self, kind: type[GenerationError], message: str, call: Completion) -> Exception:
+        return call_failed(kind, message, task=call.task, provider=self.name, model=self.model)
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -17,6 +17,7 @@ __all__ = [
     "ProviderUnavailable",
     "Spent",
     "UnknownStrategy",
+    "call_failed",
 ]
 
 
@@ -52,6 +53,13 @@ class GenerationError(Exception):
     def __str__(self) -> str:
         where = f"{self.provider}/{self.model}" if self.provider else "gateway"
         return f"{self.reason} in task {self.task!r} ({where}): {self.args[0]}"
+
+
+def call_failed(
+    kind: type[GenerationError], message: str, *, task: str, provider: str, model: str
+) -> GenerationError:
+    """A provider's failure of one call, typed, named after the call it failed."""
+    return kind(message, task=task, provider=provider, model=model)
 
 
 class NoProviderConfigured(GenerationError):

@@ -15,7 +15,12 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from services.generation.contract import Completion, Reply
-from services.generation.errors import ProviderTimeout, ProviderUnavailable
+from services.generation.errors import (
+    GenerationError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    call_failed,
+)
 
 __all__ = ["GeminiProvider"]
 
@@ -63,23 +68,15 @@ class GeminiProvider:
                 model=self.model, contents=contents, config=config
             )
         except (TimeoutError, httpx.TimeoutException) as exc:
-            raise ProviderTimeout(
-                f"no answer within {call.timeout_s}s",
-                task=call.task,
-                provider=self.name,
-                model=self.model,
+            raise self._failed(
+                ProviderTimeout, f"no answer within {call.timeout_s}s", call
             ) from exc
         except genai_errors.APIError as exc:
-            raise ProviderUnavailable(
-                f"HTTP {exc.code}: {exc.message}",
-                task=call.task,
-                provider=self.name,
-                model=self.model,
+            raise self._failed(
+                ProviderUnavailable, f"HTTP {exc.code}: {exc.message}", call
             ) from exc
         except (aiohttp.ClientError, httpx.TransportError, OSError) as exc:
-            raise ProviderUnavailable(
-                f"transport error: {exc!r}", task=call.task, provider=self.name, model=self.model
-            ) from exc
+            raise self._failed(ProviderUnavailable, f"transport error: {exc!r}", call) from exc
         usage = response.usage_metadata
         return Reply(
             text=response.text or "",
@@ -88,6 +85,9 @@ class GeminiProvider:
             cached_tokens=(usage.cached_content_token_count or 0) if usage else 0,
             model=response.model_version or self.model,
         )
+
+    def _failed(self, kind: type[GenerationError], message: str, call: Completion) -> Exception:
+        return call_failed(kind, message, task=call.task, provider=self.name, model=self.model)
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()

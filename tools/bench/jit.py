@@ -27,7 +27,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +46,7 @@ from services.bus.producer import EventPublisher
 from services.content.pack import load_pack
 from services.jit.mapping import MIN_REMEDIATION_ATOMS
 from services.settings import Settings
+from tools.bench.pipeline import pct
 from tools.devstack.provision import broker, database
 from tools.fakellm import FakeLLM
 from tools.fakellm.simulated import simulated_model
@@ -55,11 +55,6 @@ console = Console()
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "packs" / "ccna"
 ENCODING_TYPES = {"flashcard", "cloze", "mcq"}
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def start_workers(settings: Settings, extra_env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
