@@ -24,6 +24,7 @@ __all__ = [
     "BatchRequested",
     "CandidateMove",
     "GamePhase",
+    "PositionSeeded",
     "SeededPosition",
 ]
 
@@ -61,6 +62,33 @@ class SeededPosition(Model):
         if ranks != sorted(ranks) or len(set(ranks)) != len(ranks):
             raise ValueError("candidate_moves must be ordered by unique rank")
         return self
+
+
+@event("position-seeded", context=Context.DRILLS, key="position_id")
+class PositionSeeded(Payload):
+    """A position of the library, with the engine's ranked plays for its roll.
+
+    OPENING holds the 21 rolls from the starting position; the other phases hold
+    positions met in engine self-play. Its id derives from engine, position and
+    roll, so seeding the library again changes nothing.
+    """
+
+    engine_id: Identifier
+    position_id: str = Field(min_length=1, max_length=32)
+    dice: tuple[int, int]
+    phase: GamePhase
+    candidate_moves: list[CandidateMove] = Field(min_length=1)
+    created_at: AwareDatetime
+    ply: int = Field(ge=0, description="half-moves into the self-play game (0: opening)")
+
+    def seeded(self) -> SeededPosition:
+        return SeededPosition(
+            position_id=self.position_id,
+            dice=self.dice,
+            phase=self.phase,
+            candidate_moves=self.candidate_moves,
+            created_at=self.created_at,
+        )
 
 
 class BatchPrompts(Model):

@@ -6,6 +6,7 @@ from projections.base import Projection
 from projections.content import ContentProjection
 from projections.dead_letters import DeadLettersProjection
 from projections.learning import LearningProjection
+from projections.positions import PositionsProjection
 from projections.remediation import RemediationProjection
 from projections.usage import UsageProjection
 
@@ -19,6 +20,7 @@ PROJECTIONS: dict[str, Projection] = {
         UsageProjection(),
         ContentProjection(),
         RemediationProjection(),
+        PositionsProjection(),
     )
 }
 

@@ -31,6 +31,7 @@ from events.drills import (
     BatchRequested,
     CandidateMove,
     GamePhase,
+    PositionSeeded,
     SeededPosition,
 )
 from events.learning import (
@@ -350,6 +351,20 @@ STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "atom-generation-requested": generation_requests(),
     "atoms-generated": generated(),
     "remediation-planned": plans,
+    "position-seeded": st.builds(
+        lambda p, ply, engine: PositionSeeded(
+            engine_id=engine,
+            position_id=p.position_id,
+            dice=p.dice,
+            phase=p.phase,
+            candidate_moves=p.candidate_moves,
+            created_at=p.created_at,
+            ply=ply,
+        ),
+        positions(),
+        st.integers(0, 500),
+        ident,
+    ),
 }
 
 

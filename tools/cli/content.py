@@ -32,7 +32,7 @@ from services.jit.store import PostgresContentStore
 from services.settings import get_settings
 from tools.cli.common import console, fail, read, run
 
-__all__ = ["content_app", "generate_app"]
+__all__ = ["content_app", "generate_app", "progress_bar"]
 
 content_app = typer.Typer(
     help="Content packs: concepts, facts, authored atoms.", no_args_is_help=True
@@ -74,7 +74,7 @@ def content_import(
         s = get_settings()
         await ensure_topics(s)
         async with EventPublisher(s, client_id="content-import") as pub:
-            with _progress() as progress:
+            with progress_bar() as progress:
                 task = progress.add_task("importing", total=len(events))
                 for i in range(0, len(events), 200):
                     await pub.publish(events[i : i + 200])
@@ -232,7 +232,7 @@ def generate_gaps(
     async def fill() -> tuple[int, list[str]]:
         made, problems = 0, []
         async with _jit(strategy, publish=True) as jit:
-            with _progress() as progress:
+            with progress_bar() as progress:
                 task = progress.add_task("filling gaps", total=len(gaps))
                 for c, n in gaps:
                     request = _request_event(
@@ -278,7 +278,7 @@ def generate_stats() -> None:
     console.print(table)
 
 
-def _progress() -> Progress:
+def progress_bar() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -17,6 +17,7 @@ from services.logging import configure_logging
 from services.settings import Settings, get_settings
 from tools.cli.common import console, fail, read, run
 from tools.cli.content import content_app, generate_app
+from tools.cli.drills import positions_app
 
 app = typer.Typer(
     help="nls: event-sourced AI content generation for learning apps.", no_args_is_help=True
@@ -41,6 +42,7 @@ for sub, name in [
     (stats_app, "stats"),
     (content_app, "content"),
     (generate_app, "generate"),
+    (positions_app, "positions"),
 ]:
     app.add_typer(sub, name=name)
 
