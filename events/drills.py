@@ -23,8 +23,10 @@ __all__ = [
     "BatchPrompts",
     "BatchRequested",
     "CandidateMove",
+    "Drill",
     "GamePhase",
     "PositionSeeded",
+    "Principle",
     "SeededPosition",
 ]
 
@@ -91,6 +93,45 @@ class PositionSeeded(Payload):
         )
 
 
+class Principle(StrEnum):
+    """What a drill teaches, read from the best play's shape."""
+
+    POINT_MAKING = "point-making"
+    HITTING = "hitting"
+    RUNNING = "running"
+    SPLITTING = "splitting"
+    BUILDING = "building"
+    BEARING_OFF = "bearing-off"
+    ENTERING = "entering"
+
+
+class Drill(Model):
+    """A best-play question on a library position, keyed to the engine's best play."""
+
+    index: int = Field(ge=0, description="place in the series")
+    position_id: str = Field(min_length=1, max_length=32)
+    dice: tuple[int, int]
+    phase: GamePhase
+    question: str = Field(min_length=1, max_length=500)
+    options: list[str] = Field(min_length=2, max_length=5)
+    answer_index: int = Field(ge=0)
+    best_move: str = Field(min_length=1, max_length=64)
+    explanations: list[str] = Field(
+        max_length=5, description="why each other option is worse: its equity loss"
+    )
+    principle: Principle
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.answer_index >= len(self.options):
+            raise ValueError("answer_index must point at an option")
+        if self.options[self.answer_index] != self.best_move:
+            raise ValueError("the keyed option must be the best move")
+        if len(set(self.options)) != len(self.options):
+            raise ValueError("options must be distinct")
+        return self
+
+
 class BatchPrompts(Model):
     system_prompt: str = Field(min_length=1)
     user_prompt_template: str = Field(min_length=1)
@@ -144,9 +185,12 @@ class BatchCompleted(Payload):
     error: str | None = Field(default=None, max_length=2000)
     retry_count: int = Field(ge=0)
     usage: GenerationUsage | None = None
+    drills: list[Drill] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        if self.drills and len(self.drills) != self.drills_generated:
+            raise ValueError("drills_generated must count the drills carried")
         if not self.success and not self.error:
             raise ValueError("a failed batch must carry its error")
         if not self.success and self.drills_generated:

@@ -57,6 +57,7 @@ class PlayedPosition:
     dice: tuple[int, int]
     ply: int
     bearoff: bool
+    choices: int = 2  # legal plays, up to 2: a forced play makes no drill
 
 
 class BackgammonEngine(Protocol):
@@ -186,7 +187,9 @@ class GnubgEngine:
             timeout_s=max(self.timeout_s, 30.0 * games),
         )
         return [
-            PlayedPosition(p["position_id"], (p["dice"][0], p["dice"][1]), p["ply"], p["bearoff"])
+            PlayedPosition(
+                p["position_id"], (p["dice"][0], p["dice"][1]), p["ply"], p["bearoff"], p["choices"]
+            )
             for p in result["positions"]
         ]
 

@@ -44,9 +44,12 @@ def evaluation(plies, cubeful):
 def analyse(req):
     evaluation(req.get("plies", 2), "on")  # the ground truth: 2-ply, cubeful
     gnubg.command("new game")
-    gnubg.command("set board " + req["position_id"])
+    # The id is the board as the player on roll sees it: fix the turn first.
     gnubg.command("set turn 1")
+    gnubg.command("set board " + req["position_id"])
     gnubg.command("set dice {} {}".format(*req["dice"]))
+    if gnubg.positionid() != req["position_id"]:
+        raise ValueError("gnubg did not take position " + req["position_id"])
     return {"position_id": gnubg.positionid(), "moves": ranked(req.get("n", 5))}
 
 
@@ -78,6 +81,7 @@ def selfplay(req):
                     "dice": list(dice),
                     "ply": ply,
                     "bearoff": home_only(board),
+                    "choices": len(plays),
                 }
             )
             # Mostly the best play, sometimes the second: varied but sensible games.

@@ -55,7 +55,7 @@ async def build_library(
     while games < max_games and any(len(p) < per_phase * 3 for p in pools.values()):
         for played in await engine.self_play(seed * 1000 + games, 1):
             phase = phase_of(played)
-            if phase is not None:
+            if phase is not None and played.choices >= 2:
                 roll = (max(played.dice), min(played.dice))  # 5-2 and 2-5 are one roll
                 pools[phase].setdefault((played.position_id, roll), played)
         games += 1

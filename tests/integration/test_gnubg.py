@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from events.drills import GamePhase
+from services.drills.drills import check, make_drill
 from services.drills.engine import OPENING_POSITION, EngineError, GnubgEngine
 from services.drills.library import OPENING_ROLLS, build_library, phase_of, seeded_events
 
@@ -77,3 +78,9 @@ async def test_self_play_reaches_every_phase_and_the_library_is_built(gnubg: Gnu
     assert all(max(p.dice) == p.dice[0] for p in library)
     ids = [e.event_id for e in seeded_events(library)]
     assert ids == [e.event_id for e in seeded_events(library)] and len(set(ids)) == len(ids)
+
+    # A drill from every position, verified against a fresh analysis by the engine.
+    for i, position in enumerate(library):
+        drill = make_drill(position.seeded(), i, seed="verify")
+        truth = await gnubg.analyse(position.position_id, position.dice)
+        assert check(drill, truth) == [], (position.position_id, position.dice)

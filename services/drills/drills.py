@@ -1,0 +1,87 @@
+"""The rules strategy for drills: a best-play question per library position.
+
+Options are gnubg's ranked plays for the position and roll (the best and up to
+three alternatives, in a seeded order); the key is gnubg's best play; each
+alternative is explained by the equity it gives up; the principle is read from
+the shape of the best play. ``check`` verifies a drill against the ground truth,
+whoever wrote its prose.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from events.drills import CandidateMove, Drill, Principle, SeededPosition
+
+__all__ = ["check", "make_drill", "principle_of"]
+
+_STEP = re.compile(r"(bar|\d+)/(off|\d+)(\*?)(?:\((\d)\))?")
+
+
+def principle_of(move: str, phase_bearoff: bool = False) -> Principle:
+    steps = _STEP.findall(move)
+    if any(dest == "off" for _, dest, _, _ in steps):
+        return Principle.BEARING_OFF
+    if any(src == "bar" for src, _, _, _ in steps):
+        return Principle.ENTERING
+    if any(hit for _, _, hit, _ in steps):
+        return Principle.HITTING
+    landings: dict[str, int] = {}
+    for _, dest, _, times in steps:
+        landings[dest] = landings.get(dest, 0) + int(times or 1)
+    if any(n >= 2 for n in landings.values()):
+        return Principle.POINT_MAKING
+    if any(src == "24" for src, _, _, _ in steps):
+        moved = [int(s) - int(d) for s, d, _, _ in steps if s == "24" and d.isdigit()]
+        return Principle.RUNNING if any(m >= 6 for m in moved) else Principle.SPLITTING
+    return Principle.BUILDING
+
+
+def make_drill(position: SeededPosition, index: int, *, seed: str = "") -> Drill:
+    plays = position.candidate_moves[:4]
+    best = plays[0]
+    options = [m.move for m in plays]
+    random.Random(f"{seed}:{position.position_id}:{position.dice}:{index}").shuffle(options)
+    high, low = max(position.dice), min(position.dice)
+    return Drill(
+        index=index,
+        position_id=position.position_id,
+        dice=(high, low),
+        phase=position.phase,
+        question=(
+            f"{position.phase.value.title()} position {position.position_id}, you rolled "
+            f"{high}-{low}. What is the best play?"
+        ),
+        options=options,
+        answer_index=options.index(best.move),
+        best_move=best.move,
+        explanations=[_why(m, best) for m in plays[1:]],
+        principle=principle_of(best.move),
+    )
+
+
+def _why(move: CandidateMove, best: CandidateMove) -> str:
+    return (
+        f"{move.move} gives up {move.equity_loss:.3f} equity against {best.move} "
+        f"({move.equity:+.3f} vs {best.equity:+.3f})"
+    )
+
+
+def check(drill: Drill, truth: list[CandidateMove]) -> list[str]:
+    """What disagrees with the engine's ranking of the drill's position and roll."""
+    if not truth:
+        return [f"drill {drill.index}: the engine has no play for this position"]
+    problems = []
+    if drill.best_move != truth[0].move:
+        problems.append(
+            f"drill {drill.index}: keyed {drill.best_move!r}, the engine's best is "
+            f"{truth[0].move!r}"
+        )
+    known = {m.move for m in truth}
+    problems += [
+        f"drill {drill.index}: option {o!r} is not a legal play the engine ranked"
+        for o in drill.options
+        if o not in known
+    ]
+    return problems
