@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import AwareDatetime, Field, JsonValue, model_validator
 
@@ -24,10 +24,13 @@ __all__ = [
     "BatchRequested",
     "CandidateMove",
     "Drill",
+    "DrillSeriesCompleted",
+    "DrillSeriesRequested",
     "GamePhase",
     "PositionSeeded",
     "Principle",
     "SeededPosition",
+    "SeriesStatus",
 ]
 
 
@@ -132,6 +135,47 @@ class Drill(Model):
         return self
 
 
+@event("drill-series-requested", context=Context.DRILLS, key="artifact_id")
+class DrillSeriesRequested(Payload):
+    """An author asks for a drill series drawn from the position library."""
+
+    artifact_id: uuid.UUID
+    project_id: Identifier
+    engine_id: Literal["gnubg"] = "gnubg"
+    target_drill_count: int = Field(default=21, ge=1, le=200)
+    game_phases: list[GamePhase] = Field(default_factory=lambda: [GamePhase.OPENING], min_length=1)
+    max_positions_per_phase: int | None = Field(default=None, ge=1, le=500)
+    batch_size: int = Field(default=5, ge=1, le=50)
+    deadline_s: float = Field(default=480.0, gt=0, le=86_400)
+    seed: int | None = Field(default=None, description="position sampling; None: vary")
+    batched: bool = Field(
+        default=True, description="ENABLE_BATCH_DRILL_GENERATION; false: one single batch"
+    )
+
+
+class SeriesStatus(StrEnum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+@event("drill-series-completed", context=Context.DRILLS, key="artifact_id")
+class DrillSeriesCompleted(Payload):
+    """The series is finished: every batch reported, or its deadline passed.
+
+    COMPLETED with ``warning`` when some batches failed; FAILED when all did or
+    none reported by the deadline. ``drills`` is the artifact, ordered by index,
+    and ``disagreements`` what verification against the engine found.
+    """
+
+    artifact_id: uuid.UUID
+    status: SeriesStatus
+    total_batches: int = Field(ge=1)
+    failed_batches: list[int] = Field(default_factory=list)
+    warning: str | None = Field(default=None, max_length=2000)
+    drills: list[Drill] = Field(default_factory=list, max_length=200)
+    disagreements: list[str] = Field(default_factory=list, max_length=200)
+
+
 class BatchPrompts(Model):
     system_prompt: str = Field(min_length=1)
     user_prompt_template: str = Field(min_length=1)
@@ -162,6 +206,9 @@ class BatchRequested(Payload):
     drill_indices: list[int] = Field(min_length=1)
     positions: list[SeededPosition] = Field(min_length=1)
     context: BatchContext
+    deadline_at: AwareDatetime | None = Field(
+        default=None, description="when the series gives up waiting for its batches"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -1,0 +1,164 @@
+"""The drill series agents, behind the common handler contract.
+
+- ``SeriesOrchestrator`` (batched consumer): ``drill-series-requested`` -> loads the
+  positions it needs (Phase 1) from the positions read model and emits one
+  ``batch-requested`` per batch (Phase 2), or a failed ``drill-series-completed``
+  when the library cannot serve the request.
+- ``BatchWorker`` (faust, scaled by partitions): ``batch-requested`` -> exactly
+  ``len(drill_indices)`` drills from its own positions, retried up to 3 times with
+  backoff, reported in ``batch-completed``.
+- The fan-in is ``services.drills.saga.DrillSeriesSaga``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
+
+import structlog
+
+from events import Envelope
+from events.drills import (
+    BatchCompleted,
+    BatchContext,
+    BatchPrompts,
+    BatchRequested,
+    Drill,
+    DrillSeriesCompleted,
+    DrillSeriesRequested,
+    GamePhase,
+    SeededPosition,
+    SeriesStatus,
+)
+from services.bus.consumer import Delivery
+from services.drills.drills import make_drill
+from services.drills.loading import load_positions
+from services.drills.series import plan_batches
+from services.generation.prompts import load_prompt
+
+__all__ = ["MAX_RETRIES", "BatchWorker", "SeriesOrchestrator"]
+
+log = structlog.get_logger(__name__)
+
+MAX_RETRIES = 3
+Library = Callable[[str], Awaitable[Mapping[GamePhase, Sequence[SeededPosition]]]]
+
+
+class SeriesOrchestrator:
+    name = "drill-orchestrator"
+    event_types: frozenset[str] | None = frozenset({DrillSeriesRequested.event_type})
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+
+    async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
+        r = event.payload_as(DrillSeriesRequested)
+        library = await self.library(r.engine_id)
+        missing = [ph.value for ph in r.game_phases if not library.get(ph)]
+        if missing:
+            return (
+                self._failed(
+                    event,
+                    r,
+                    f"no {r.engine_id} positions for {missing}: run `nls positions seed` first",
+                ),
+            )
+        loaded = load_positions(
+            library,
+            r.game_phases,
+            target_drills=r.target_drill_count,
+            max_per_phase=r.max_positions_per_phase,
+            seed=r.seed,
+        )
+        positions = [p for ph in r.game_phases for p in loaded.positions.get(ph, [])]
+        size = r.batch_size if r.batched else r.target_drill_count
+        plans = plan_batches(positions, r.target_drill_count, size)
+        prompt = load_prompt("drill-batch")
+        context = BatchContext(
+            mental_model={"phases": [ph.value for ph in r.game_phases]},
+            curriculum={"target_drills": r.target_drill_count, "context_tokens": loaded.tokens},
+            prompts=BatchPrompts(system_prompt=prompt.text, user_prompt_template=prompt.ref),
+        )
+        deadline = event.occurred_at + timedelta(seconds=r.deadline_s)
+        return [
+            event.derive(
+                BatchRequested(
+                    artifact_id=r.artifact_id,
+                    project_id=r.project_id,
+                    engine_id=r.engine_id,
+                    batch_index=plan.batch_index,
+                    total_batches=len(plans),
+                    drill_indices=plan.drill_indices,
+                    positions=plan.positions,
+                    context=context,
+                    deadline_at=deadline,
+                ),
+                role=f"batch:{plan.batch_index}",
+                source=self.name,
+            )
+            for plan in plans
+        ]
+
+    def _failed(self, event: Envelope, r: DrillSeriesRequested, why: str) -> Envelope:
+        return event.derive(
+            DrillSeriesCompleted(
+                artifact_id=r.artifact_id,
+                status=SeriesStatus.FAILED,
+                total_batches=1,
+                failed_batches=[0],
+                warning=why,
+            ),
+            role="series-completed",
+            source=self.name,
+        )
+
+
+class BatchWorker:
+    name = "drill-batches"
+    event_types: frozenset[str] | None = frozenset({BatchRequested.event_type})
+
+    def __init__(self, *, concurrency: int = 5, base_delay_s: float = 0.5) -> None:
+        self.concurrency = concurrency
+        self.base_delay_s = base_delay_s
+
+    async def generate(self, request: BatchRequested) -> list[Drill]:
+        seed = str(request.artifact_id)
+        return [
+            make_drill(position, index, seed=seed)
+            for index, position in zip(request.drill_indices, request.positions, strict=True)
+        ]
+
+    async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
+        r = event.payload_as(BatchRequested)
+        error = ""
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                drills = await self.generate(r)
+            except Exception as exc:  # a failed batch is reported, never dropped
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "drills.batch_attempt_failed", batch=r.batch_index, attempt=attempt, error=error
+                )
+                if attempt < MAX_RETRIES:
+                    await asyncio.sleep(self.base_delay_s * 2**attempt)
+                continue
+            result = BatchCompleted(
+                artifact_id=r.artifact_id,
+                batch_index=r.batch_index,
+                success=True,
+                drills_generated=len(drills),
+                retry_count=attempt,
+                drills=drills,
+            )
+            break
+        else:
+            result = BatchCompleted(
+                artifact_id=r.artifact_id,
+                batch_index=r.batch_index,
+                success=False,
+                drills_generated=0,
+                error=error[:2000],
+                retry_count=MAX_RETRIES,
+            )
+        return (event.derive(result, role="batch-completed", source=self.name),)

@@ -1,0 +1,161 @@
+"""The drill series flow without a broker: orchestrator -> batch workers -> fan-in saga."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from events import Envelope
+from events.drills import (
+    BatchCompleted,
+    BatchRequested,
+    CandidateMove,
+    DrillSeriesCompleted,
+    DrillSeriesRequested,
+    GamePhase,
+    SeriesStatus,
+)
+from events.sagas import SagaDeadlineReached
+from services.bus.consumer import Delivery
+from services.bus.memory import InMemoryPublisher
+from services.drills.agents import BatchWorker, SeriesOrchestrator
+from services.drills.saga import DrillSeriesSaga, DrillSeriesState
+from services.runtime.saga import InMemorySagaStore, SagaHandler
+from tests.unit.test_drill_loading import library
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+HERE = Delivery("t.drills", 0, 0, None, b"", ())
+
+
+async def lib(engine: str) -> dict:  # type: ignore[type-arg]
+    return library(30)
+
+
+def request(**kw: object) -> Envelope:
+    values: dict[str, object] = {
+        "artifact_id": uuid.uuid4(),
+        "project_id": "p1",
+        "target_drill_count": 25,
+        "game_phases": [GamePhase.MIDDLE],
+        "seed": 1,
+    }
+    values.update(kw)
+    return Envelope.new(DrillSeriesRequested(**values), source="test", occurred_at=T0)  # type: ignore[arg-type]
+
+
+async def run_series(
+    req: Envelope, *, break_batch: int | None = None, deliver: bool = True
+) -> tuple[list[Envelope], list[Envelope], InMemoryPublisher, SagaHandler]:
+    batches = list(await SeriesOrchestrator(lib).handle(req, HERE))
+    if break_batch is not None:  # a forced play: no drill can be made from it
+        r = batches[break_batch].payload_as(BatchRequested)
+        forced = r.positions[0].model_copy(
+            update={"candidate_moves": [CandidateMove(rank=1, move="6/1", equity=0, equity_loss=0)]}
+        )
+        batches[break_batch] = batches[break_batch].model_copy(
+            update={"payload": r.model_copy(update={"positions": [forced, *r.positions[1:]]})}
+        )
+    worker = BatchWorker(base_delay_s=0)
+    results = [e for b in batches for e in await worker.handle(b, HERE)] if deliver else []
+    pub = InMemoryPublisher()
+    saga = SagaHandler(DrillSeriesSaga(), InMemorySagaStore(DrillSeriesState), pub)
+    for offset, e in enumerate([*batches, *results]):
+        await saga.handle(e, Delivery("t.drills", 0, offset, None, b"", ()))
+    return batches, results, pub, saga
+
+
+def finished(pub: InMemoryPublisher) -> DrillSeriesCompleted:
+    (done,) = pub.of_type(DrillSeriesCompleted.event_type)
+    return done.payload_as(DrillSeriesCompleted)
+
+
+async def test_25_drills_go_out_as_5_batches_and_come_back_as_one_artifact() -> None:
+    batches, results, pub, _ = await run_series(request())
+    assert [b.payload_as(BatchRequested).batch_index for b in batches] == [0, 1, 2, 3, 4]
+    assert all(len(b.payload_as(BatchRequested).drill_indices) == 5 for b in batches)
+    assert all(r.payload_as(BatchCompleted).drills_generated == 5 for r in results)
+    done = finished(pub)
+    assert done.status is SeriesStatus.COMPLETED and done.warning is None
+    assert [d.index for d in done.drills] == list(range(25)) and done.disagreements == []
+
+
+async def test_one_batch_failing_leaves_the_other_four_complete() -> None:
+    _, results, pub, _ = await run_series(request(), break_batch=2)
+    failed = results[2].payload_as(BatchCompleted)
+    assert not failed.success and failed.retry_count == 3 and "at least 2" in (failed.error or "")
+    done = finished(pub)
+    assert done.status is SeriesStatus.COMPLETED and done.failed_batches == [2]
+    assert done.warning == "batches [2] failed" and len(done.drills) == 20
+
+
+async def test_no_batch_by_the_deadline_fails_the_series() -> None:
+    _, _, pub, saga = await run_series(request(deadline_s=60), deliver=False)
+    due = saga.due_deadlines(T0 + timedelta(seconds=61))
+    assert len(due) == 1 and not saga.due_deadlines(T0 + timedelta(seconds=59))
+    await saga.handle(due[0], Delivery("t.drills", 0, 99, None, b"", ()))
+    done = finished(pub)
+    assert done.status is SeriesStatus.FAILED and done.failed_batches == [0, 1, 2, 3, 4]
+    assert isinstance(due[0].payload, SagaDeadlineReached)
+
+
+async def test_verification_runs_on_the_reconstructed_artifact() -> None:
+    batches = list(await SeriesOrchestrator(lib).handle(request(target_drill_count=5), HERE))
+    (result,) = await BatchWorker(base_delay_s=0).handle(batches[0], HERE)
+    completed = result.payload_as(BatchCompleted)
+    wrong = completed.drills[3].model_copy(
+        update={
+            "best_move": completed.drills[3].options[(completed.drills[3].answer_index + 1) % 4],
+            "answer_index": (completed.drills[3].answer_index + 1) % 4,
+        }
+    )
+    tampered = result.model_copy(
+        update={
+            "payload": completed.model_copy(
+                update={"drills": [*completed.drills[:3], wrong, completed.drills[4]]}
+            )
+        }
+    )
+    pub = InMemoryPublisher()
+    saga = SagaHandler(DrillSeriesSaga(), InMemorySagaStore(DrillSeriesState), pub)
+    for offset, e in enumerate([batches[0], tampered]):
+        await saga.handle(e, Delivery("t.drills", 0, offset, None, b"", ()))
+    (problem,) = finished(pub).disagreements
+    assert problem.startswith("drill 3: keyed")
+
+
+async def test_the_single_call_path_makes_one_batch() -> None:
+    batches, _, pub, _ = await run_series(request(batched=False, target_drill_count=12))
+    assert len(batches) == 1 and len(batches[0].payload_as(BatchRequested).drill_indices) == 12
+    assert finished(pub).status is SeriesStatus.COMPLETED
+
+
+async def test_a_library_without_the_phase_fails_clearly() -> None:
+    async def empty(engine: str) -> dict:  # type: ignore[type-arg]
+        return {GamePhase.OPENING: library()[GamePhase.OPENING]}
+
+    (out,) = await SeriesOrchestrator(empty).handle(request(game_phases=[GamePhase.BEAROFF]), HERE)
+    done = out.payload_as(DrillSeriesCompleted)
+    assert done.status is SeriesStatus.FAILED and "run `nls positions seed`" in (done.warning or "")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("target_drill_count", 0),
+        ("target_drill_count", -4),
+        ("game_phases", ["ENDGAME"]),
+        ("engine_id", "stockfish"),
+        ("batch_size", 0),
+        ("game_phases", []),
+    ],
+)
+def test_bad_requests_are_refused_naming_the_field(field: str, value: object) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        DrillSeriesRequested(artifact_id=uuid.uuid4(), project_id="p", **{field: value})  # type: ignore[arg-type]
+    assert caught.value.errors()[0]["loc"][0] == field
