@@ -5,6 +5,7 @@ from __future__ import annotations
 from projections.base import Projection
 from projections.content import ContentProjection
 from projections.dead_letters import DeadLettersProjection
+from projections.drills import DrillsProjection
 from projections.learning import LearningProjection
 from projections.positions import PositionsProjection
 from projections.remediation import RemediationProjection
@@ -21,6 +22,7 @@ PROJECTIONS: dict[str, Projection] = {
         ContentProjection(),
         RemediationProjection(),
         PositionsProjection(),
+        DrillsProjection(),
     )
 }
 

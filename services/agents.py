@@ -120,6 +120,47 @@ def build_jit_app(settings: Settings) -> Any:
     )
 
 
+async def run_drill_orchestrator(settings: Settings, stop: asyncio.Event) -> None:
+    from projections.db import make_engine
+    from projections.positions import library_of
+    from services.drills.agents import SeriesOrchestrator
+
+    await ensure_topics(settings)
+    engine = make_engine(settings, read_only=True)
+
+    async def library(engine_id: str) -> Any:
+        async with engine.connect() as conn:
+            return await library_of(conn, engine_id)
+
+    try:
+        async with EventPublisher(settings, client_id="drill-orchestrator") as publisher:
+            runner = BatchRunner(
+                SeriesOrchestrator(library),
+                settings=settings,
+                publisher=publisher,
+                topics=[settings.topics().domain(Context.DRILLS)],
+                group_id=f"{settings.topic_prefix}.drill-orchestrator",
+            )
+            await runner.run(stop)
+    finally:
+        await engine.dispose()
+
+
+def build_drill_batches_app(settings: Settings) -> Any:
+    from services.drills.agents import BatchWorker
+    from services.runtime.faust_app import build_app
+
+    topic = settings.topics().domain(Context.DRILLS)
+    return build_app(settings, "drill-batches", handlers=[(BatchWorker(), [topic])])
+
+
+def build_drill_series_app(settings: Settings) -> Any:
+    from services.drills.saga import DrillSeriesSaga
+    from services.runtime.faust_app import build_app
+
+    return build_app(settings, "drill-series", sagas=[DrillSeriesSaga()])
+
+
 AGENTS: dict[str, AgentSpec] = {
     spec.name: spec
     for spec in (
@@ -129,6 +170,21 @@ AGENTS: dict[str, AgentSpec] = {
             "remediation",
             "failure-diagnosed -> remediation plan, or a JIT request first (batched)",
             run_remediation,
+        ),
+        AgentSpec(
+            "drill-orchestrator",
+            "drill-series-requested -> batch-requested per batch of 5 (batched)",
+            run_drill_orchestrator,
+        ),
+        AgentSpec(
+            "drill-batches",
+            "batch-requested -> batch-completed with its drills (faust, 5 at once)",
+            faust_app=build_drill_batches_app,
+        ),
+        AgentSpec(
+            "drill-series",
+            "fan-in saga: all batches or the deadline -> drill-series-completed (faust)",
+            faust_app=build_drill_series_app,
         ),
         AgentSpec(
             "jit",

@@ -30,9 +30,12 @@ from events.drills import (
     BatchPrompts,
     BatchRequested,
     CandidateMove,
+    DrillSeriesCompleted,
+    DrillSeriesRequested,
     GamePhase,
     PositionSeeded,
     SeededPosition,
+    SeriesStatus,
 )
 from events.learning import (
     AnswerSubmitted,
@@ -351,6 +354,27 @@ STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "atom-generation-requested": generation_requests(),
     "atoms-generated": generated(),
     "remediation-planned": plans,
+    "drill-series-requested": st.builds(
+        DrillSeriesRequested,
+        artifact_id=st.uuids(),
+        project_id=ident,
+        target_drill_count=st.integers(1, 200),
+        game_phases=st.lists(st.sampled_from(GamePhase), min_size=1, max_size=4),
+        max_positions_per_phase=st.none() | st.integers(1, 500),
+        batch_size=st.integers(1, 50),
+        deadline_s=st.floats(1, 86_400),
+        seed=st.none() | st.integers(0, 2**31),
+        batched=st.booleans(),
+    ),
+    "drill-series-completed": st.builds(
+        DrillSeriesCompleted,
+        artifact_id=st.uuids(),
+        status=st.sampled_from(SeriesStatus),
+        total_batches=st.integers(1, 40),
+        failed_batches=st.lists(st.integers(0, 39), max_size=3),
+        warning=st.none() | text,
+        disagreements=st.lists(text, max_size=2),
+    ),
     "position-seeded": st.builds(
         lambda p, ply, engine: PositionSeeded(
             engine_id=engine,

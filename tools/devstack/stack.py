@@ -32,7 +32,15 @@ __all__ = ["DevStack", "StackInfo"]
 log = structlog.get_logger(__name__)
 
 # The workers that make up the platform, one process each.
-WORKERS = ("diagnoser", "projector", "remediation", "jit")
+WORKERS = (
+    "diagnoser",
+    "projector",
+    "remediation",
+    "jit",
+    "drill-orchestrator",
+    "drill-batches",
+    "drill-series",
+)
 
 
 @dataclass

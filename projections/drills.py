@@ -1,0 +1,158 @@
+"""Drill series read models: ``drill_series`` (status and progress) and ``drills``.
+
+A series is PENDING when asked for, GENERATING once its batches are out, and
+COMPLETED or FAILED when the fan-in finishes it; ``completed_batches`` and
+``drills_generated`` rise with every batch ("Generated X/Y drills"). Each drill
+row appears PENDING with its batch and position when the batch is requested and
+turns COMPLETED (with its content) or FAILED when the batch reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Integer, String, Table, Text, Uuid, cast, literal
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from events import Context, TopicNames
+from events.drills import (
+    BatchCompleted,
+    BatchRequested,
+    DrillSeriesCompleted,
+    DrillSeriesRequested,
+)
+from projections.base import Applied
+from projections.db import METADATA
+
+__all__ = ["DRILLS", "DRILL_SERIES", "DrillsProjection"]
+
+DRILL_SERIES = Table(
+    "drill_series",
+    METADATA,
+    Column("artifact_id", Uuid, primary_key=True),
+    Column("project_id", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("target_drills", Integer, nullable=False),
+    Column("total_batches", Integer),
+    Column("completed_batches", Integer, nullable=False, server_default="0"),
+    Column("failed_batches", JSONB, nullable=False, server_default="[]"),
+    Column("drills_generated", Integer, nullable=False, server_default="0"),
+    Column("warning", Text),
+    Column("disagreements", JSONB, nullable=False, server_default="[]"),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+DRILLS = Table(
+    "drills",
+    METADATA,
+    Column("artifact_id", Uuid, primary_key=True),
+    Column("index", Integer, primary_key=True),
+    Column("batch_index", Integer, nullable=False),
+    Column("batch_status", String(16), nullable=False),  # PENDING, COMPLETED, FAILED
+    Column("position_id", String(32), nullable=False),
+    Column("dice", String(3), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("drill", JSONB),  # the drill, once generated
+    Column("error", Text),
+)
+
+
+class DrillsProjection:
+    name = "drills"
+    decodes = True
+    tables = (DRILL_SERIES, DRILLS)
+    volatile_columns: frozenset[str] = frozenset()
+    partition_local = True  # everything of a series is keyed by its artifact
+    _types = frozenset(
+        {
+            DrillSeriesRequested.event_type,
+            BatchRequested.event_type,
+            BatchCompleted.event_type,
+            DrillSeriesCompleted.event_type,
+        }
+    )
+
+    def topics(self, names: TopicNames) -> list[str]:
+        return [names.domain(Context.DRILLS)]
+
+    def wants(self, event_type: str | None) -> bool:
+        return event_type in self._types
+
+    async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
+        # Events of one series arrive in order; apply them one by one (series are few
+        # and small). A redelivered event writes the same values again.
+        s, d = DRILL_SERIES.c, DRILLS.c
+        for item in batch:
+            ev = item.envelope
+            p = ev.payload
+            if isinstance(p, DrillSeriesRequested):
+                await conn.execute(
+                    insert(DRILL_SERIES)
+                    .values(
+                        artifact_id=p.artifact_id,
+                        project_id=p.project_id,
+                        status="PENDING",
+                        target_drills=p.target_drill_count,
+                        requested_at=ev.occurred_at,
+                    )
+                    .on_conflict_do_nothing()
+                )
+            elif isinstance(p, BatchRequested):
+                await conn.execute(
+                    DRILL_SERIES.update()
+                    .where(s.artifact_id == p.artifact_id, s.status == "PENDING")
+                    .values(status="GENERATING", total_batches=p.total_batches)
+                )
+                rows: list[dict[str, Any]] = [
+                    {
+                        "artifact_id": p.artifact_id,
+                        "index": i,
+                        "batch_index": p.batch_index,
+                        "batch_status": "PENDING",
+                        "position_id": pos.position_id,
+                        "dice": f"{max(pos.dice)}-{min(pos.dice)}",
+                        "phase": pos.phase.value,
+                    }
+                    for i, pos in zip(p.drill_indices, p.positions, strict=False)
+                ]
+                await conn.execute(insert(DRILLS).on_conflict_do_nothing(), rows)
+            elif isinstance(p, BatchCompleted):
+                pending = (d.artifact_id == p.artifact_id) & (d.batch_index == p.batch_index)
+                fresh = await conn.execute(
+                    DRILLS.update()
+                    .where(pending, d.batch_status == "PENDING")
+                    .values(batch_status="COMPLETED" if p.success else "FAILED", error=p.error)
+                    .returning(d.index)
+                )
+                if not fresh.first():
+                    continue  # already applied (a redelivered completion)
+                for drill in p.drills:
+                    await conn.execute(
+                        DRILLS.update()
+                        .where(d.artifact_id == p.artifact_id, d.index == drill.index)
+                        .values(drill=drill.model_dump(mode="json"))
+                    )
+                failed = cast(literal("[]" if p.success else f"[{p.batch_index}]"), JSONB)
+                await conn.execute(
+                    DRILL_SERIES.update()
+                    .where(s.artifact_id == p.artifact_id)
+                    .values(
+                        completed_batches=s.completed_batches + (1 if p.success else 0),
+                        drills_generated=s.drills_generated + p.drills_generated,
+                        failed_batches=s.failed_batches.op("||")(failed),
+                    )
+                )
+            elif isinstance(p, DrillSeriesCompleted):
+                await conn.execute(
+                    DRILL_SERIES.update()
+                    .where(s.artifact_id == p.artifact_id)
+                    .values(
+                        status=p.status.value,
+                        warning=p.warning,
+                        finished_at=ev.occurred_at,
+                        disagreements=list(p.disagreements),
+                    )
+                )
