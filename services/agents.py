@@ -124,6 +124,7 @@ async def run_drill_orchestrator(settings: Settings, stop: asyncio.Event) -> Non
     from projections.db import make_engine
     from projections.positions import library_of
     from services.drills.agents import SeriesOrchestrator
+    from services.drills.settings import DrillSettings
 
     await ensure_topics(settings)
     engine = make_engine(settings, read_only=True)
@@ -135,7 +136,7 @@ async def run_drill_orchestrator(settings: Settings, stop: asyncio.Event) -> Non
     try:
         async with EventPublisher(settings, client_id="drill-orchestrator") as publisher:
             runner = BatchRunner(
-                SeriesOrchestrator(library),
+                SeriesOrchestrator(library, batching=DrillSettings().enable_batch_drill_generation),
                 settings=settings,
                 publisher=publisher,
                 topics=[settings.topics().domain(Context.DRILLS)],
@@ -148,10 +149,18 @@ async def run_drill_orchestrator(settings: Settings, stop: asyncio.Event) -> Non
 
 def build_drill_batches_app(settings: Settings) -> Any:
     from services.drills.agents import BatchWorker
+    from services.drills.settings import DrillSettings
+    from services.generation import build_gateway
     from services.runtime.faust_app import build_app
 
+    drills = DrillSettings()
+    worker = BatchWorker(
+        build_gateway(),
+        strategy=drills.drill_strategy,
+        concurrency=drills.drill_batch_concurrency,
+    )
     topic = settings.topics().domain(Context.DRILLS)
-    return build_app(settings, "drill-batches", handlers=[(BatchWorker(), [topic])])
+    return build_app(settings, "drill-batches", handlers=[(worker, [topic])])
 
 
 def build_drill_series_app(settings: Settings) -> Any:

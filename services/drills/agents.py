@@ -32,9 +32,10 @@ from events.drills import (
     SeriesStatus,
 )
 from services.bus.consumer import Delivery
-from services.drills.drills import make_drill
+from services.drills.llm import DRILLS, BatchTask
 from services.drills.loading import load_positions
 from services.drills.series import plan_batches
+from services.generation import Gateway, Generated, generate
 from services.generation.prompts import load_prompt
 
 __all__ = ["MAX_RETRIES", "BatchWorker", "SeriesOrchestrator"]
@@ -49,8 +50,9 @@ class SeriesOrchestrator:
     name = "drill-orchestrator"
     event_types: frozenset[str] | None = frozenset({DrillSeriesRequested.event_type})
 
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, *, batching: bool = True) -> None:
         self.library = library
+        self.batching = batching  # ENABLE_BATCH_DRILL_GENERATION
 
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
         r = event.payload_as(DrillSeriesRequested)
@@ -72,7 +74,7 @@ class SeriesOrchestrator:
             seed=r.seed,
         )
         positions = [p for ph in r.game_phases for p in loaded.positions.get(ph, [])]
-        size = r.batch_size if r.batched else r.target_drill_count
+        size = r.batch_size if r.batched and self.batching else r.target_drill_count
         plans = plan_batches(positions, r.target_drill_count, size)
         prompt = load_prompt("drill-batch")
         context = BatchContext(
@@ -118,23 +120,31 @@ class BatchWorker:
     name = "drill-batches"
     event_types: frozenset[str] | None = frozenset({BatchRequested.event_type})
 
-    def __init__(self, *, concurrency: int = 5, base_delay_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        gateway: Gateway | None = None,
+        *,
+        strategy: str = "auto",
+        concurrency: int = 5,
+        base_delay_s: float = 0.5,
+    ) -> None:
+        self.gateway = gateway or Gateway()
+        self.strategy = strategy
         self.concurrency = concurrency
         self.base_delay_s = base_delay_s
 
-    async def generate(self, request: BatchRequested) -> list[Drill]:
-        seed = str(request.artifact_id)
-        return [
-            make_drill(position, index, seed=seed)
-            for index, position in zip(request.drill_indices, request.positions, strict=True)
-        ]
+    async def generate(self, request: BatchRequested) -> Generated[list[Drill]]:
+        task = BatchTask(
+            tuple(request.drill_indices), tuple(request.positions), str(request.artifact_id)
+        )
+        return await generate(DRILLS, task, strategy=self.strategy, gateway=self.gateway)
 
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
         r = event.payload_as(BatchRequested)
         error = ""
         for attempt in range(MAX_RETRIES + 1):
             try:
-                drills = await self.generate(r)
+                made = await self.generate(r)
             except Exception as exc:  # a failed batch is reported, never dropped
                 error = f"{type(exc).__name__}: {exc}"
                 log.warning(
@@ -147,9 +157,10 @@ class BatchWorker:
                 artifact_id=r.artifact_id,
                 batch_index=r.batch_index,
                 success=True,
-                drills_generated=len(drills),
+                drills_generated=len(made.value),
                 retry_count=attempt,
-                drills=drills,
+                drills=made.value,
+                usage=made.usage,
             )
             break
         else:

@@ -159,3 +159,45 @@ def test_bad_requests_are_refused_naming_the_field(field: str, value: object) ->
     with pytest.raises(ValidationError) as caught:
         DrillSeriesRequested(artifact_id=uuid.uuid4(), project_id="p", **{field: value})  # type: ignore[arg-type]
     assert caught.value.errors()[0]["loc"][0] == field
+
+
+def drafts_of(batch: Envelope, *, wrong: bool = False) -> dict:  # type: ignore[type-arg]
+    from services.drills.drills import make_drill
+
+    r = batch.payload_as(BatchRequested)
+    out = []
+    for i, p in zip(r.drill_indices, r.positions, strict=True):
+        d = make_drill(p, i)
+        best = d.options[(d.answer_index + 1) % len(d.options)] if wrong else d.best_move
+        out.append(
+            {
+                "index": i,
+                "question": "Best play here?",
+                "options": d.options,
+                "best_move": best,
+                "explanations": d.explanations,
+                "principle": d.principle,
+            }
+        )
+    return {"drills": out}
+
+
+async def test_the_llm_writes_the_prose_and_a_wrong_key_falls_back_to_rules() -> None:
+    from services.generation import Gateway
+    from services.generation.memory import ScriptedProvider
+
+    (batch, *_) = await SeriesOrchestrator(lib).handle(request(target_drill_count=5), HERE)
+    good = ScriptedProvider().then(drafts_of(batch))
+    (out,) = await BatchWorker(Gateway([good]), strategy="llm", base_delay_s=0).handle(batch, HERE)
+    made = out.payload_as(BatchCompleted)
+    assert made.success and {d.question for d in made.drills} == {"Best play here?"}
+    assert made.usage is not None and made.usage.strategy == "llm"
+    assert made.usage.prompt_version == "drill-batch@v1"
+
+    wrong = drafts_of(batch, wrong=True)
+    bad = ScriptedProvider().then(wrong, wrong)
+    (out,) = await BatchWorker(Gateway([bad]), strategy="llm", base_delay_s=0).handle(batch, HERE)
+    made = out.payload_as(BatchCompleted)
+    assert "the engine's best is" in bad.calls[1].turns[-1].text  # the re-ask says why
+    assert made.success and made.usage is not None and made.usage.strategy == "rules_fallback"
+    assert all(d.best_move == "8/5 6/5" for d in made.drills)

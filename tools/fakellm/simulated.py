@@ -2,18 +2,22 @@
 benchmarks can run the llm path end to end (real SDK, real HTTP, real validation).
 
 It reads the request's data block and answers as a good model would: the health
-check echoes its nonce; jit-atoms writes atoms from the facts it was given (with
-the rules generator, which is right by construction).
+check echoes its nonce; jit-atoms writes atoms from the facts it was given, and
+drill-batch drills from the engine's ranked plays (with the rules generators,
+which are right by construction).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from events.content import AtomType, ConceptImported, ContentType
+from events.drills import SeededPosition
+from services.drills.drills import make_drill
 from services.jit.rules import AtomTask, make_atoms
 from tools.fakellm.server import data_of
 
@@ -59,10 +63,36 @@ def _atoms(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _drills(data: dict[str, Any]) -> dict[str, Any]:
+    out = []
+    for d in data["drills"]:
+        position = SeededPosition(
+            position_id=d["position_id"],
+            dice=tuple(d["dice"]),
+            phase=d["phase"],
+            candidate_moves=d["ranked_plays"],
+            created_at=datetime.now(UTC),
+        )
+        drill = make_drill(position, d["index"], seed="simulated")
+        out.append(
+            {
+                "index": drill.index,
+                "question": drill.question,
+                "options": drill.options,
+                "best_move": drill.best_move,
+                "explanations": drill.explanations,
+                "principle": drill.principle.value,
+            }
+        )
+    return {"drills": out}
+
+
 def simulated_model(body: dict[str, Any]) -> str:
     data = data_of(body)
     if "nonce" in data:
         return orjson.dumps({"status": "ok", "echo": data["nonce"]}).decode()
     if "atom_types" in data:
         return orjson.dumps(_atoms(data)).decode()
+    if "drills" in data:
+        return orjson.dumps(_drills(data)).decode()
     raise ValueError("the simulated model does not know this task")
