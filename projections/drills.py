@@ -9,10 +9,24 @@ turns COMPLETED (with its content) or FAILED when the batch reports.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text, Uuid, cast, literal
+from pydantic import BaseModel
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    Uuid,
+    cast,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,7 +40,7 @@ from events.drills import (
 from projections.base import Applied
 from projections.db import METADATA
 
-__all__ = ["DRILLS", "DRILL_SERIES", "DrillsProjection"]
+__all__ = ["DRILLS", "DRILL_SERIES", "DrillsProjection", "SeriesView", "series_of"]
 
 DRILL_SERIES = Table(
     "drill_series",
@@ -156,3 +170,33 @@ class DrillsProjection:
                         disagreements=list(p.disagreements),
                     )
                 )
+
+
+class SeriesView(BaseModel):
+    artifact_id: uuid.UUID
+    project_id: str
+    status: str
+    target_drills: int
+    total_batches: int | None
+    completed_batches: int
+    failed_batches: list[int]
+    drills_generated: int
+    warning: str | None
+    disagreements: list[str]
+    requested_at: datetime
+    finished_at: datetime | None
+    drills: list[dict[str, Any]] = []
+
+
+async def series_of(conn: AsyncConnection, artifact_id: uuid.UUID) -> SeriesView | None:
+    """A series with its drills ordered by index (None when unknown)."""
+    s, d = DRILL_SERIES.c, DRILLS.c
+    row = (await conn.execute(select(DRILL_SERIES).where(s.artifact_id == artifact_id))).first()
+    if row is None:
+        return None
+    drills = await conn.execute(
+        select(DRILLS).where(d.artifact_id == artifact_id).order_by(d.index)
+    )
+    view = SeriesView.model_validate(row._mapping)
+    view.drills = [{k: v for k, v in r._mapping.items() if k != "artifact_id"} for r in drills]
+    return view

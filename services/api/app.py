@@ -24,8 +24,8 @@ from projections import queries
 from projections.db import make_engine
 from projections.registry import PROJECTIONS
 from services.api.auth import BearerAuth, bearer_scheme
-from services.api.content import router as content_router
 from services.api.deps import Conn, Limit, Offset, State
+from services.api.generators import router as generators_router
 from services.api.metrics import ScrapeData, render_metrics
 from services.bus.admin import ensure_topics
 from services.bus.consumer import consumer_config
@@ -229,5 +229,5 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
         return Response(render_metrics(await scrape()), media_type="text/plain; version=0.0.4")
 
     app.include_router(secured)
-    app.include_router(content_router, dependencies=[Depends(bearer_scheme)])
+    app.include_router(generators_router, dependencies=[Depends(bearer_scheme)])
     return app

@@ -7,12 +7,14 @@ import asyncio
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from events import Context, Envelope, decode
 from events.drills import BatchRequested, DrillSeriesRequested, GamePhase, PositionSeeded
 from projections.db import make_engine
 from services.agents import run_drill_orchestrator, run_projector
+from services.api.app import create_app
 from services.bus.consumer import Delivery
 from services.bus.producer import EventPublisher
 from services.drills.agents import BatchWorker
@@ -20,6 +22,7 @@ from services.drills.saga import DrillSeriesSaga, DrillSeriesState
 from services.runtime.batch_runner import BatchRunner
 from services.runtime.saga import InMemorySagaStore, SagaHandler
 from services.settings import Settings
+from tests.integration.test_content_cli import nls
 from tests.support.helpers import background, query_rows, read_topic, wait_until
 from tests.unit.test_drill_loading import library
 
@@ -101,6 +104,31 @@ async def test_a_series_is_generated_in_batches_and_finished(settings: Settings)
                     timeout=60,
                     what="the series to finish",
                 )
+                followed = await nls(
+                    settings,
+                    "drills",
+                    "request",
+                    "--drills",
+                    "10",
+                    "--phases",
+                    "early",
+                    "--seed",
+                    "2",
+                )
+                assert followed.returncode == 0, followed.stderr
+                assert "COMPLETED: 10/10 drills in 2 batch(es)" in followed.stdout
+                app = create_app(settings)
+                async with (
+                    app.router.lifespan_context(app),
+                    httpx.AsyncClient(
+                        transport=httpx.ASGITransport(app=app),
+                        base_url="http://api",
+                        headers={"Authorization": "Bearer test-token"},
+                    ) as api,
+                ):
+                    view = (await api.get(f"/v1/drill-series/{artifact}")).json()
+                    assert view["status"] == "COMPLETED" and len(view["drills"]) == 25
+                    assert (await api.get(f"/v1/drill-series/{uuid.uuid4()}")).status_code == 404
                 drills = await query_rows(
                     engine,
                     'SELECT "index", batch_index, batch_status, phase, drill '
@@ -113,6 +141,14 @@ async def test_a_series_is_generated_in_batches_and_finished(settings: Settings)
     assert [r[1] for r in drills] == [i // 5 for i in range(25)]
     assert {r[2] for r in drills} == {"COMPLETED"} and {r[3] for r in drills} == {"EARLY", "MIDDLE"}
     assert all(r[4]["best_move"] == "8/5 6/5" for r in drills)
+
+    for args, problem in [
+        (("--drills", "0"), "target_drill_count"),
+        (("--phases", "ENDGAME"), "unknown game phase 'ENDGAME'"),
+        (("--batch-size", "0"), "batch-size"),
+    ]:
+        refused = await nls(settings, "drills", "request", *args, "--no-wait")
+        assert refused.returncode != 0 and problem in refused.stderr, refused.stderr
 
 
 async def test_progress_rises_batch_by_batch(settings: Settings) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -11,7 +11,7 @@ from events.drills import GamePhase
 from services.settings import get_settings
 from tools.cli.common import console, fail, read, run
 
-__all__ = ["positions_app"]
+__all__ = ["drills_app", "positions_app"]
 
 positions_app = typer.Typer(help="The backgammon position library.", no_args_is_help=True)
 ENGINES = ("gnubg",)
@@ -103,3 +103,83 @@ def _phases(text: str) -> list[GamePhase]:
     if not out:
         raise fail("--phases: give at least one game phase", 2)
     return out
+
+
+drills_app = typer.Typer(help="Backgammon drill series.", no_args_is_help=True)
+
+
+@drills_app.command("request")
+def drills_request(
+    drills: Annotated[int, typer.Option("--drills", help="targetDrillCount")] = 21,
+    phases: Annotated[str, typer.Option(help="comma-separated game phases")] = "OPENING",
+    project: Annotated[str, typer.Option(help="project id")] = "cli",
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=50)] = 5,
+    single: Annotated[bool, typer.Option("--single", help="one call, no batches")] = False,
+    seed: Annotated[int | None, typer.Option(help="position sampling seed")] = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="follow the progress")] = True,
+    timeout: Annotated[float, typer.Option(help="seconds to follow it")] = 600.0,
+) -> None:
+    """Ask for a drill series and follow it: "Generated X/Y drills"."""
+    import asyncio
+    import time
+    import uuid
+
+    from pydantic import ValidationError
+
+    from events import Envelope
+    from events.drills import DrillSeriesRequested
+    from projections.drills import series_of
+    from services.bus.admin import ensure_topics
+    from services.bus.producer import EventPublisher
+    from tools.cli.content import progress_bar
+
+    try:
+        request = DrillSeriesRequested(
+            artifact_id=uuid.uuid4(),
+            project_id=project,
+            target_drill_count=drills,
+            game_phases=_phases(phases),
+            batch_size=batch_size,
+            batched=not single,
+            seed=seed,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise fail(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+    async def go() -> Any:
+        from projections.db import make_engine
+
+        s = get_settings()
+        await ensure_topics(s)
+        async with EventPublisher(s, client_id="cli") as pub:
+            await pub.publish([Envelope.new(request, source="cli")])
+        console.print(f"requested series {request.artifact_id}")
+        if not wait:
+            return None
+        engine = make_engine(s, read_only=True)
+        deadline = time.monotonic() + timeout
+        try:
+            with progress_bar() as progress:
+                task = progress.add_task("Generated drills", total=drills)
+                while time.monotonic() < deadline:
+                    async with engine.connect() as conn:
+                        view = await series_of(conn, request.artifact_id)
+                    if view is not None:
+                        progress.update(task, completed=view.drills_generated)
+                        if view.status in ("COMPLETED", "FAILED"):
+                            return view
+                    await asyncio.sleep(0.5)
+        finally:
+            await engine.dispose()
+        raise RuntimeError(f"series {request.artifact_id} still running after {timeout:.0f}s")
+
+    view = run(go())
+    if view is None:
+        return
+    console.print(
+        f"{view.status}: {view.drills_generated}/{view.target_drills} drills in "
+        f"{view.total_batches} batch(es)" + (f"; warning: {view.warning}" if view.warning else "")
+    )
+    if view.status == "FAILED":
+        raise typer.Exit(1)

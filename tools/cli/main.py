@@ -17,7 +17,7 @@ from services.logging import configure_logging
 from services.settings import Settings, get_settings
 from tools.cli.common import console, fail, read, run
 from tools.cli.content import content_app, generate_app
-from tools.cli.drills import positions_app
+from tools.cli.drills import drills_app, positions_app
 
 app = typer.Typer(
     help="nls: event-sourced AI content generation for learning apps.", no_args_is_help=True
@@ -43,6 +43,7 @@ for sub, name in [
     (content_app, "content"),
     (generate_app, "generate"),
     (positions_app, "positions"),
+    (drills_app, "drills"),
 ]:
     app.add_typer(sub, name=name)
 

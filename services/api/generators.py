@@ -1,4 +1,4 @@
-"""HTTP endpoints of the JIT remediation flow: ask for atoms, read atoms and plans.
+"""HTTP endpoints of the generator families: JIT atoms and plans, drill series.
 
 Generation requests are published as ``atom-generation-requested`` (answered by
 the jit agent) and acknowledged with 202 and the request's event id.
@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from events import Envelope
 from events.content import AtomGenerationRequested, ContentType, GenerationTrigger
 from projections import queries
+from projections.drills import SeriesView, series_of
 from services.api.deps import Conn, Pub
 from services.jit.mapping import MAX_PROACTIVE_CONCEPTS, PROACTIVE_TARGET
 
@@ -113,3 +114,12 @@ async def concept_atoms(concept_id: uuid.UUID, conn: Conn) -> Any:
 async def remediation_plans(learner_id: str, conn: Conn, question_id: str | None = None) -> Any:
     """The learner's remediation plans, newest first (one per diagnosed wrong answer)."""
     return await queries.plans_of(conn, learner_id, question_id=question_id)
+
+
+@router.get("/v1/drill-series/{artifact_id}", response_model=SeriesView, tags=["drills"])
+async def drill_series(artifact_id: uuid.UUID, conn: Conn) -> Any:
+    """A drill series: status, progress by batch, and its drills ordered by index."""
+    found = await series_of(conn, artifact_id)
+    if found is None:
+        raise HTTPException(404, f"no drill series {artifact_id}")
+    return found
