@@ -22,6 +22,7 @@ __all__ = [
     "BatchContext",
     "BatchPrompts",
     "BatchRequested",
+    "BatchStarted",
     "CandidateMove",
     "Drill",
     "DrillSeriesCompleted",
@@ -219,6 +220,14 @@ class BatchRequested(Payload):
         if min(self.drill_indices) < 0:
             raise ValueError("drill_indices must not be negative")
         return self
+
+
+@event("batch-started", context=Context.DRILLS, key="artifact_id")
+class BatchStarted(Payload):
+    """A batch worker took a batch: its drills are GENERATING."""
+
+    artifact_id: uuid.UUID
+    batch_index: int = Field(ge=0)
 
 
 @event("batch-completed", context=Context.DRILLS, key="artifact_id")

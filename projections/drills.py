@@ -3,8 +3,9 @@
 A series is PENDING when asked for, GENERATING once its batches are out, and
 COMPLETED or FAILED when the fan-in finishes it; ``completed_batches`` and
 ``drills_generated`` rise with every batch ("Generated X/Y drills"). Each drill
-row appears PENDING with its batch and position when the batch is requested and
-turns COMPLETED (with its content) or FAILED when the batch reports.
+row appears PENDING with its batch and position when the batch is requested, is
+GENERATING once a worker took the batch, and turns COMPLETED (with its content)
+or FAILED when the batch reports.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from events import Context, TopicNames
 from events.drills import (
     BatchCompleted,
     BatchRequested,
+    BatchStarted,
     DrillSeriesCompleted,
     DrillSeriesRequested,
 )
@@ -65,7 +67,7 @@ DRILLS = Table(
     Column("artifact_id", Uuid, primary_key=True),
     Column("index", Integer, primary_key=True),
     Column("batch_index", Integer, nullable=False),
-    Column("batch_status", String(16), nullable=False),  # PENDING, COMPLETED, FAILED
+    Column("batch_status", String(16), nullable=False),  # PENDING, GENERATING, COMPLETED, FAILED
     Column("position_id", String(32), nullable=False),
     Column("dice", String(3), nullable=False),
     Column("phase", String(16), nullable=False),
@@ -84,6 +86,7 @@ class DrillsProjection:
         {
             DrillSeriesRequested.event_type,
             BatchRequested.event_type,
+            BatchStarted.event_type,
             BatchCompleted.event_type,
             DrillSeriesCompleted.event_type,
         }
@@ -133,11 +136,21 @@ class DrillsProjection:
                     for i, pos in zip(p.drill_indices, p.positions, strict=False)
                 ]
                 await conn.execute(insert(DRILLS).on_conflict_do_nothing(), rows)
+            elif isinstance(p, BatchStarted):
+                await conn.execute(
+                    DRILLS.update()
+                    .where(
+                        d.artifact_id == p.artifact_id,
+                        d.batch_index == p.batch_index,
+                        d.batch_status == "PENDING",
+                    )
+                    .values(batch_status="GENERATING")
+                )
             elif isinstance(p, BatchCompleted):
                 pending = (d.artifact_id == p.artifact_id) & (d.batch_index == p.batch_index)
                 fresh = await conn.execute(
                     DRILLS.update()
-                    .where(pending, d.batch_status == "PENDING")
+                    .where(pending, d.batch_status.in_(("PENDING", "GENERATING")))
                     .values(batch_status="COMPLETED" if p.success else "FAILED", error=p.error)
                     .returning(d.index)
                 )

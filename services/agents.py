@@ -160,7 +160,9 @@ def build_drill_batches_app(settings: Settings) -> Any:
         concurrency=drills.drill_batch_concurrency,
     )
     topic = settings.topics().domain(Context.DRILLS)
-    return build_app(settings, "drill-batches", handlers=[(worker, [topic])])
+    app = build_app(settings, "drill-batches", handlers=[(worker, [topic])])
+    worker.announce = app.publisher.publish
+    return app
 
 
 def build_drill_series_app(settings: Settings) -> Any:

@@ -24,6 +24,7 @@ from events.drills import (
     BatchContext,
     BatchPrompts,
     BatchRequested,
+    BatchStarted,
     Drill,
     DrillSeriesCompleted,
     DrillSeriesRequested,
@@ -132,6 +133,8 @@ class BatchWorker:
         self.strategy = strategy
         self.concurrency = concurrency
         self.base_delay_s = base_delay_s
+        # Set by the wiring: announces a batch as GENERATING before the model is asked.
+        self.announce: Callable[[Sequence[Envelope]], Awaitable[None]] | None = None
 
     async def generate(self, request: BatchRequested) -> Generated[list[Drill]]:
         task = BatchTask(
@@ -141,6 +144,9 @@ class BatchWorker:
 
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
         r = event.payload_as(BatchRequested)
+        if self.announce is not None:
+            started = BatchStarted(artifact_id=r.artifact_id, batch_index=r.batch_index)
+            await self.announce([event.derive(started, role="batch-started", source=self.name)])
         error = ""
         for attempt in range(MAX_RETRIES + 1):
             try:

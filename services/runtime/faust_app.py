@@ -27,7 +27,7 @@ from services.runtime.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
 from services.runtime.saga import Saga, SagaHandler, Stored, decode_stored, encode_stored
 from services.settings import Settings
 
-__all__ = ["FaustTableStore", "LazyPublisher", "build_app", "run_worker"]
+__all__ = ["AgentApp", "FaustTableStore", "LazyPublisher", "build_app", "run_worker"]
 
 log = structlog.get_logger(__name__)
 
@@ -107,7 +107,7 @@ class _Transport(AIOKafkaTransport):  # type: ignore[misc]
     Consumer = _Consumer
 
 
-class _App(faust.App):  # type: ignore[misc]
+class AgentApp(faust.App):  # type: ignore[misc]
     publisher: LazyPublisher
 
     def _new_transport(self) -> Any:
@@ -130,10 +130,10 @@ def build_app(
     *,
     handlers: Sequence[tuple[EventHandler, Sequence[str]]] = (),
     sagas: Sequence[Saga[Any]] = (),
-) -> faust.App:
+) -> AgentApp:
     """A faust app running ``handlers`` (each with its topics) and ``sagas``."""
     topics = settings.topics()
-    app = _App(
+    app = AgentApp(
         f"{settings.topic_prefix}.{group}",
         broker=f"kafka://{settings.bootstrap()}",
         value_serializer="raw",
@@ -199,7 +199,7 @@ def build_app(
     return app
 
 
-def _deadline_timer(app: _App, handler: SagaHandler) -> Callable[[], Awaitable[None]]:
+def _deadline_timer(app: AgentApp, handler: SagaHandler) -> Callable[[], Awaitable[None]]:
     # ``sent`` avoids re-publishing a deadline every tick until the saga has
     # consumed it; after a restart it may go out once more, and the saga
     # ignores a deadline that is no longer pending.

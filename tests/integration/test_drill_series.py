@@ -185,15 +185,31 @@ async def test_progress_rises_batch_by_batch(settings: Settings) -> None:
                 if isinstance(e.payload, BatchRequested) and e.payload.artifact_id == artifact
             ]
             assert len(batches) == 3
-            seen = []
-            worker = BatchWorker(base_delay_s=0)
+            seen, generating = [], []
             async with EventPublisher(settings) as pub:
+                worker = BatchWorker(base_delay_s=0)
+                started = []
+                worker.announce = lambda events: _keep(started, events)
                 for k, b in enumerate(batches, start=1):
-                    await pub.publish(
-                        list(await worker.handle(b, Delivery("t", 0, 0, None, b"", ())))
+                    done = list(await worker.handle(b, Delivery("t", 0, 0, None, b"", ())))
+                    await pub.publish(started[-1:])  # the worker took the batch...
+                    rows = await wait_until(
+                        lambda k=k: query_rows(
+                            engine,
+                            "SELECT DISTINCT batch_status FROM drills "
+                            f"WHERE artifact_id = '{artifact}' AND batch_index = {k - 1}",
+                        ),
+                        lambda r: [tuple(x) for x in r] == [("GENERATING",)],
                     )
+                    generating.append(rows[0][0])
+                    await pub.publish(done)  # ...and reported it
                     row = await wait_until(progress, lambda r, k=k: r[0][1] == k)
                     seen.append(tuple(row[0]))
     finally:
         await engine.dispose()
+    assert generating == ["GENERATING"] * 3
     assert seen == [("GENERATING", 1, 5), ("GENERATING", 2, 10), ("GENERATING", 3, 15)]
+
+
+async def _keep(into: list[Envelope], events: Any) -> None:
+    into.extend(events)

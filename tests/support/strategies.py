@@ -29,6 +29,7 @@ from events.drills import (
     BatchContext,
     BatchPrompts,
     BatchRequested,
+    BatchStarted,
     CandidateMove,
     DrillSeriesCompleted,
     DrillSeriesRequested,
@@ -354,6 +355,9 @@ STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "atom-generation-requested": generation_requests(),
     "atoms-generated": generated(),
     "remediation-planned": plans,
+    "batch-started": st.builds(
+        BatchStarted, artifact_id=st.uuids(), batch_index=st.integers(0, 40)
+    ),
     "drill-series-requested": st.builds(
         DrillSeriesRequested,
         artifact_id=st.uuids(),
