@@ -55,6 +55,9 @@ DRILL_SERIES = Table(
     Column("completed_batches", Integer, nullable=False, server_default="0"),
     Column("failed_batches", JSONB, nullable=False, server_default="[]"),
     Column("drills_generated", Integer, nullable=False, server_default="0"),
+    # Phase 1: the positions' context each batch request carries, against the fixed maximum.
+    Column("context_tokens", Integer),
+    Column("fixed_maximum_tokens", Integer),
     Column("warning", Text),
     Column("disagreements", JSONB, nullable=False, server_default="[]"),
     Column("requested_at", DateTime(timezone=True), nullable=False),
@@ -121,7 +124,12 @@ class DrillsProjection:
                 await conn.execute(
                     DRILL_SERIES.update()
                     .where(s.artifact_id == p.artifact_id, s.status == "PENDING")
-                    .values(status="GENERATING", total_batches=p.total_batches)
+                    .values(
+                        status="GENERATING",
+                        total_batches=p.total_batches,
+                        context_tokens=p.context.curriculum.get("context_tokens"),
+                        fixed_maximum_tokens=p.context.curriculum.get("fixed_maximum_tokens"),
+                    )
                 )
                 rows: list[dict[str, Any]] = [
                     {
@@ -194,6 +202,8 @@ class SeriesView(BaseModel):
     completed_batches: int
     failed_batches: list[int]
     drills_generated: int
+    context_tokens: int | None
+    fixed_maximum_tokens: int | None
     warning: str | None
     disagreements: list[str]
     requested_at: datetime

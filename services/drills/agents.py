@@ -80,7 +80,12 @@ class SeriesOrchestrator:
         prompt = load_prompt("drill-batch")
         context = BatchContext(
             mental_model={"phases": [ph.value for ph in r.game_phases]},
-            curriculum={"target_drills": r.target_drill_count, "context_tokens": loaded.tokens},
+            curriculum={
+                "target_drills": r.target_drill_count,
+                "positions_per_phase": loaded.limit,
+                "context_tokens": loaded.tokens,
+                "fixed_maximum_tokens": loaded.fixed_maximum_tokens,
+            },
             prompts=BatchPrompts(system_prompt=prompt.text, user_prompt_template=prompt.ref),
         )
         deadline = event.occurred_at + timedelta(seconds=r.deadline_s)

@@ -128,6 +128,8 @@ async def test_a_series_is_generated_in_batches_and_finished(settings: Settings)
                 ):
                     view = (await api.get(f"/v1/drill-series/{artifact}")).json()
                     assert view["status"] == "COMPLETED" and len(view["drills"]) == 25
+                    # 24 positions (12 a phase) sent, against 25 a phase for the fixed maximum
+                    assert 0 < view["context_tokens"] < view["fixed_maximum_tokens"]
                     assert (await api.get(f"/v1/drill-series/{uuid.uuid4()}")).status_code == 404
                 drills = await query_rows(
                     engine,
