@@ -19,15 +19,11 @@ import asyncio
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
@@ -40,39 +36,18 @@ from services.drills.engine import GnubgEngine
 from services.drills.library import build_library, seeded_events
 from services.drills.loading import Loaded, load_positions
 from services.settings import Settings
+from tools.bench.common import bench_settings, start_workers, stop_workers
 from tools.bench.jit import scalar, wait_for
 from tools.devstack.provision import broker, database
 from tools.fakellm import FakeLLM
 from tools.fakellm.simulated import simulated_model
 
 console = Console()
-ROOT = Path(__file__).resolve().parents[2]
 SEED_EXAMPLES = [
     (20, [GamePhase.EARLY, GamePhase.MIDDLE]),
     (10, [GamePhase.MIDDLE]),
     (30, [GamePhase.EARLY, GamePhase.MIDDLE, GamePhase.BEAROFF]),
 ]
-
-
-def start(settings: Settings, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
-    base = (
-        os.environ
-        | {
-            "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap(),
-            "NLS_BROKER_FLAVOUR": settings.broker_flavour,
-            "DATABASE_URL": settings.database_url or "",
-            "NLS_TOPIC_PREFIX": settings.topic_prefix,
-            "NLS_DB_SCHEMA": settings.db_schema,
-            "NLS_LOG_LEVEL": "warning",
-            "PYTHONPATH": str(ROOT),
-        }
-        | env
-    )
-    names = ("projector", "drill-orchestrator", "drill-batches", "drill-series")
-    return [
-        subprocess.Popen([sys.executable, "-m", "tools.cli", "agent", "run", n], env=base)
-        for n in names
-    ]
 
 
 async def series_wall_times(settings: Settings, runs: int) -> list[float]:
@@ -135,15 +110,7 @@ async def wait_library(settings: Settings) -> None:
 def run(
     kafka: Any, pg: Any, fake: FakeLLM, latency_ms: int, batched: bool, runs: int
 ) -> list[float]:
-    tag = uuid.uuid4().hex[:6]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        broker_flavour=kafka.flavour,  # type: ignore[arg-type]
-        database_url=pg.url,
-        topic_prefix=f"drl{tag}",
-        db_schema=f"drl{tag}",
-        api_token=SecretStr("x"),
-    )
+    settings = bench_settings(kafka, pg, "drl")
     asyncio.run(seed_library(settings))
     env = {
         "NLS_DRILL_STRATEGY": "llm",
@@ -155,15 +122,13 @@ def run(
         "NLS_LLM_TIMEOUT_S": str(max(30, latency_ms * 3 / 1000)),
         "ENABLE_BATCH_DRILL_GENERATION": "true" if batched else "false",
     }
-    procs = start(settings, env)
+    agents = [["projector"], ["drill-orchestrator"], ["drill-batches"], ["drill-series"]]
+    procs = start_workers(settings, agents, env)
     try:
         asyncio.run(wait_library(settings))
         return asyncio.run(series_wall_times(settings, runs))
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(30)
+        stop_workers(procs)
 
 
 def token_savings(positions: list[PositionSeeded]) -> list[tuple[str, Loaded]]:

@@ -23,8 +23,6 @@ import asyncio
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from contextlib import ExitStack
@@ -32,7 +30,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
@@ -46,6 +43,7 @@ from services.bus.producer import EventPublisher
 from services.content.pack import load_pack
 from services.jit.mapping import MIN_REMEDIATION_ATOMS
 from services.settings import Settings
+from tools.bench.common import bench_settings, start_workers, stop_workers
 from tools.bench.pipeline import pct
 from tools.devstack.provision import broker, database
 from tools.fakellm import FakeLLM
@@ -55,26 +53,6 @@ console = Console()
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "packs" / "ccna"
 ENCODING_TYPES = {"flashcard", "cloze", "mcq"}
-
-
-def start_workers(settings: Settings, extra_env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
-    env = (
-        os.environ
-        | {
-            "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap(),
-            "NLS_BROKER_FLAVOUR": settings.broker_flavour,
-            "DATABASE_URL": settings.database_url or "",
-            "NLS_TOPIC_PREFIX": settings.topic_prefix,
-            "NLS_DB_SCHEMA": settings.db_schema,
-            "NLS_LOG_LEVEL": "warning",
-            "PYTHONPATH": str(ROOT),
-        }
-        | extra_env
-    )
-    return [
-        subprocess.Popen([sys.executable, "-m", "tools.cli", "agent", "run", name], env=env)
-        for name in ("diagnoser", "remediation", "jit", "projector")
-    ]
 
 
 async def scalar(engine: Any, sql: str) -> Any:
@@ -114,15 +92,7 @@ def wrong_answer(concept_id: uuid.UUID, learner: str) -> Envelope:
 async def run(
     kafka: Any, pg: Any, name: str, env: dict[str, str], n: int, rate: float, model_ms: int
 ) -> list[tuple[float, int]]:
-    tag = uuid.uuid4().hex[:6]
-    settings = Settings(
-        kafka_bootstrap_servers=kafka.bootstrap,
-        broker_flavour=kafka.flavour,  # type: ignore[arg-type]
-        database_url=pg.url,
-        topic_prefix=f"jit{tag}",
-        db_schema=f"jit{tag}",
-        api_token=SecretStr("x"),
-    )
+    settings = bench_settings(kafka, pg, "jit")
     schema = settings.db_schema
     await ensure_topics(settings)
     pack = load_pack(PACK)
@@ -138,7 +108,8 @@ async def run(
     if len(needy) < n + 2:
         raise SystemExit(f"only {len(needy)} concepts need generation; ask for fewer answers")
     engine = make_engine(settings)
-    procs = start_workers(settings, env)
+    agents = [["diagnoser"], ["remediation"], ["jit"], ["projector"]]
+    procs = start_workers(settings, agents, env)
     try:
         async with EventPublisher(settings) as pub:
             await pub.publish(pack.events())
@@ -192,10 +163,7 @@ async def run(
         # (latency, model calls made for this plan)
         return [((float(r[1]) - sent[r[0]]) * 1000, int(r[5])) for r in rows]
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(30)
+        stop_workers(procs)
         await engine.dispose()
 
 

@@ -21,8 +21,6 @@ import os
 import platform
 import random
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -30,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
@@ -43,7 +40,7 @@ from projections.replay import rebuild
 from services.bus.admin import ensure_topics
 from services.bus.producer import EventPublisher
 from services.runtime.worker import tune_gc
-from services.settings import Settings
+from tools.bench.common import bench_settings, start_workers, stop_workers
 from tools.devstack.provision import broker, database
 
 console = Console()
@@ -72,22 +69,6 @@ def answers(n: int, *, seed: int, start: datetime | None = None) -> list[Envelop
             )
         )
     return out
-
-
-def workers(settings: Settings) -> list[subprocess.Popen[bytes]]:
-    env = os.environ | {
-        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap(),
-        "NLS_BROKER_FLAVOUR": settings.broker_flavour,
-        "DATABASE_URL": settings.database_url or "",
-        "NLS_TOPIC_PREFIX": settings.topic_prefix,
-        "NLS_DB_SCHEMA": settings.db_schema,
-        "NLS_LOG_LEVEL": "warning",
-        "PYTHONPATH": str(ROOT),
-    }
-    return [
-        subprocess.Popen([sys.executable, "-m", "tools.cli", "agent", "run", name, *extra], env=env)
-        for name, extra in (("diagnoser", []), ("projector", ["--projection", "learning"]))
-    ]
 
 
 async def scalar(engine: Any, sql: str) -> Any:
@@ -121,19 +102,11 @@ def pct(values: Sequence[float], p: float) -> float:
 async def bench(kafka: Any, pg: Any, n: int, rate: int, latency_seconds: float) -> dict[str, float]:
     results: dict[str, float] = {}
     if True:
-        tag = uuid.uuid4().hex[:6]
-        settings = Settings(
-            kafka_bootstrap_servers=kafka.bootstrap,
-            broker_flavour=kafka.flavour,  # type: ignore[arg-type]
-            database_url=pg.url,
-            topic_prefix=f"bench{tag}",
-            db_schema=f"bench{tag}",
-            api_token=SecretStr("x"),
-        )
+        settings = bench_settings(kafka, pg, "bench")
         console.print(f"broker: {kafka.origin}, postgres: {pg.origin}")
         await ensure_topics(settings)
         engine = make_engine(settings)
-        procs = workers(settings)
+        procs = start_workers(settings, [["diagnoser"], ["projector", "--projection", "learning"]])
         try:
             # Warm up: the workers join their groups and create tables.
             warm = answers(200, seed=1, start=datetime.now(UTC))
@@ -201,10 +174,7 @@ async def bench(kafka: Any, pg: Any, n: int, rate: int, latency_seconds: float) 
             results["e2e_seconds"] = e2e
 
         finally:
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                p.wait(30)
+            stop_workers(procs)
 
         # 4. replay of the whole log (as `nls replay` runs it)
         tune_gc()
