@@ -1,8 +1,7 @@
 """Training context: strength-training sessions and their JIT adjustment
 (training-llm-jit-generator.md).
 
-The value types a session's JIT input and output are made of; the events that
-carry them are defined with the training JIT agent.
+Keyed by session: a session's request and its adjustment stay in order.
 """
 
 from __future__ import annotations
@@ -11,7 +10,9 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from events.common import Identifier, Model
+from events.catalog import event
+from events.common import GenerationUsage, Identifier, Model
+from events.envelope import Payload
 from events.topics import Context
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "MainLift",
     "PrescribedSet",
     "Recovery",
+    "SessionJitGenerated",
+    "SessionJitRequested",
     "SessionPlan",
     "VolumeLandmarks",
     "WarmupStep",
@@ -147,3 +150,33 @@ class SessionPlan(Model):
     auxiliary: list[AuxPlan] = Field(default_factory=list)
     rationale: list[str] = Field(default_factory=list, max_length=10)
     confidence: Literal["high", "medium", "low"] = "high"
+
+
+@event("session-jit-requested", context=Context.TRAINING, key="session_id")
+class SessionJitRequested(Payload):
+    """The app asks for today's session to be adjusted just in time."""
+
+    session_id: Identifier
+    lifter_id: Identifier
+    input: JITInput
+    strategy: Literal["formula", "llm", "hybrid", "auto"] | None = None
+
+    @model_validator(mode="after")
+    def _same_session(self) -> Self:
+        if self.input.session_id != self.session_id:
+            raise ValueError("input.session_id must be the session's id")
+        return self
+
+
+@event("session-jit-generated", context=Context.TRAINING, key="session_id")
+class SessionJitGenerated(Payload):
+    """Today's session as adjusted, with the strategy that made it and what it saw."""
+
+    session_id: Identifier
+    lifter_id: Identifier
+    output: SessionPlan
+    jit_strategy: Literal["formula", "llm", "hybrid", "formula_fallback"]
+    rationale: list[str] = Field(default_factory=list, max_length=10)
+    confidence: Literal["high", "medium", "low"]
+    input_snapshot: JITInput
+    usage: GenerationUsage | None = None

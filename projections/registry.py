@@ -9,6 +9,7 @@ from projections.drills import DrillsProjection
 from projections.learning import LearningProjection
 from projections.positions import PositionsProjection
 from projections.remediation import RemediationProjection
+from projections.training import TrainingProjection
 from projections.usage import UsageProjection
 
 __all__ = ["PROJECTIONS", "get_projection"]
@@ -23,6 +24,7 @@ PROJECTIONS: dict[str, Projection] = {
         RemediationProjection(),
         PositionsProjection(),
         DrillsProjection(),
+        TrainingProjection(),
     )
 }
 

@@ -172,6 +172,17 @@ def build_drill_series_app(settings: Settings) -> Any:
     return build_app(settings, "drill-series", sagas=[DrillSeriesSaga()])
 
 
+def build_training_app(settings: Settings) -> Any:
+    from services.generation import build_gateway
+    from services.runtime.faust_app import build_app
+    from services.training.agent import TrainingJit
+    from services.training.settings import TrainingSettings
+
+    handler = TrainingJit(build_gateway(), strategy=TrainingSettings().training_jit_strategy)
+    topic = settings.topics().domain(Context.TRAINING)
+    return build_app(settings, "training-jit", handlers=[(handler, [topic])])
+
+
 AGENTS: dict[str, AgentSpec] = {
     spec.name: spec
     for spec in (
@@ -196,6 +207,11 @@ AGENTS: dict[str, AgentSpec] = {
             "drill-series",
             "fan-in saga: all batches or the deadline -> drill-series-completed (faust)",
             faust_app=build_drill_series_app,
+        ),
+        AgentSpec(
+            "training-jit",
+            "session-jit-requested -> session-jit-generated (formula | llm | hybrid; faust)",
+            faust_app=build_training_app,
         ),
         AgentSpec(
             "jit",

@@ -7,15 +7,18 @@ the jit agent) and acknowledged with 202 and the request's event id.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from events import Envelope
 from events.content import AtomGenerationRequested, ContentType, GenerationTrigger
 from projections import queries
 from projections.drills import SeriesView, series_of
+from projections.training import TRAINING_SESSIONS
 from services.api.deps import Conn, Pub
 from services.jit.mapping import MAX_PROACTIVE_CONCEPTS, PROACTIVE_TARGET
 
@@ -123,3 +126,31 @@ async def drill_series(artifact_id: uuid.UUID, conn: Conn) -> Any:
     if found is None:
         raise HTTPException(404, f"no drill series {artifact_id}")
     return found
+
+
+class TrainingSessionView(BaseModel):
+    session_id: str
+    lifter_id: str
+    main_lift: str
+    skip_main_lift: bool
+    session: dict[str, Any]
+    rationale: list[str]
+    confidence: str
+    jit_strategy: str
+    jit_generated_at: datetime
+    jit_input_snapshot: dict[str, Any]
+
+
+@router.get(
+    "/v1/training-sessions/{session_id}", response_model=TrainingSessionView, tags=["training"]
+)
+async def training_session(session_id: str, conn: Conn) -> Any:
+    """A session as adjusted just in time: sets x reps @ kg, why, and by which strategy."""
+    row = (
+        await conn.execute(
+            select(TRAINING_SESSIONS).where(TRAINING_SESSIONS.c.session_id == session_id)
+        )
+    ).first()
+    if row is None:
+        raise HTTPException(404, f"no training session {session_id!r}")
+    return TrainingSessionView.model_validate(row._mapping)

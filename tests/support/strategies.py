@@ -49,6 +49,17 @@ from events.learning import (
 )
 from events.lessons import LessonPhase, LessonPhaseCompleted, PhaseStatus
 from events.sagas import SagaDeadlineReached
+from events.training import (
+    JITInput,
+    Lift,
+    MainLift,
+    PrescribedSet,
+    Recovery,
+    SessionJitGenerated,
+    SessionJitRequested,
+    SessionPlan,
+    WorkingSet,
+)
 
 __all__ = ["STRATEGIES", "envelopes", "payloads"]
 
@@ -340,6 +351,21 @@ deadlines = st.builds(
     SagaDeadlineReached, saga=ident, instance_id=ident, deadline=ident, due_at=aware
 )
 
+
+def _training_input(session_id: str) -> JITInput:
+    return JITInput(
+        session_id=session_id,
+        lifter_id="ada",
+        week=1,
+        block="base",
+        lifts=[Lift(name="squat", one_rm_kg=150, training_max_kg=135)],
+        main_lift=MainLift(
+            lift="squat", muscles=["quads"], sets=[PrescribedSet(reps=5, percent=0.75)]
+        ),
+        recovery=Recovery(sleep_hours=7),
+    )
+
+
 STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "answer-submitted": answers,
     "failure-diagnosed": diagnoses,
@@ -355,6 +381,29 @@ STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "atom-generation-requested": generation_requests(),
     "atoms-generated": generated(),
     "remediation-planned": plans,
+    "session-jit-requested": st.builds(
+        lambda sid, strategy: SessionJitRequested(
+            session_id=sid, lifter_id="ada", input=_training_input(sid), strategy=strategy
+        ),
+        ident,
+        st.none() | st.sampled_from(["formula", "llm", "hybrid", "auto"]),
+    ),
+    "session-jit-generated": st.builds(
+        lambda sid, strategy: SessionJitGenerated(
+            session_id=sid,
+            lifter_id="ada",
+            output=SessionPlan(
+                main_lift="squat",
+                skip_main_lift=False,
+                working_sets=[WorkingSet(reps=5, weight_kg=120.0)],
+            ),
+            jit_strategy=strategy,
+            confidence="high",
+            input_snapshot=_training_input(sid),
+        ),
+        ident,
+        st.sampled_from(["formula", "llm", "hybrid", "formula_fallback"]),
+    ),
     "batch-started": st.builds(
         BatchStarted, artifact_id=st.uuids(), batch_index=st.integers(0, 40)
     ),

@@ -18,6 +18,7 @@ from services.settings import Settings, get_settings
 from tools.cli.common import console, fail, read, run
 from tools.cli.content import content_app, generate_app
 from tools.cli.drills import drills_app, positions_app
+from tools.cli.training import training_app
 
 app = typer.Typer(
     help="nls: event-sourced AI content generation for learning apps.", no_args_is_help=True
@@ -44,6 +45,7 @@ for sub, name in [
     (generate_app, "generate"),
     (positions_app, "positions"),
     (drills_app, "drills"),
+    (training_app, "training"),
 ]:
     app.add_typer(sub, name=name)
 

@@ -40,6 +40,7 @@ WORKERS = (
     "drill-orchestrator",
     "drill-batches",
     "drill-series",
+    "training-jit",
 )
 
 

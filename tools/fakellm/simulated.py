@@ -95,4 +95,17 @@ def simulated_model(body: dict[str, Any]) -> str:
         return orjson.dumps(_atoms(data)).decode()
     if "drills" in data:
         return orjson.dumps(_drills(data)).decode()
+    if "main_lift" in data:  # training-jit: a coach easing off when recovery is poor
+        readiness = data["recovery"].get("readiness") or 7
+        easy = readiness <= 5
+        return orjson.dumps(
+            {
+                "intensityModifier": 0.9 if easy else 1.0,
+                "setModifier": -1 if easy else 0,
+                "skipMainLift": False,
+                "auxOverrides": {},
+                "rationale": [f"readiness {readiness}/10"],
+                "confidence": "medium",
+            }
+        ).decode()
     raise ValueError("the simulated model does not know this task")
