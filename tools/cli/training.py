@@ -26,9 +26,11 @@ def training_jit(
     """Today's session for a JIT input: sets x reps @ kg, and the rationale."""
     from events.training import JITInput
     from services.generation import build_gateway, generate
-    from services.generation.errors import UnknownStrategy
     from services.training.strategies import TRAINING
 
+    if strategy not in TRAINING.strategies():
+        known = ", ".join(TRAINING.strategies())
+        raise fail(f"--strategy: no strategy {strategy!r} (known: {known})", 2)
     try:
         text = session_file.read_text("utf-8")
     except OSError as exc:
@@ -44,10 +46,7 @@ def training_jit(
         async with build_gateway() as gateway:
             return await generate(TRAINING, session, strategy=strategy, gateway=gateway)
 
-    try:
-        made = run(go())
-    except UnknownStrategy as exc:
-        raise fail(str(exc), 2) from None
+    made = run(go())
     plan, usage = made.value, made.usage  # type: ignore[attr-defined]
     table = Table("", "sets x reps @ kg", title=f"session {session.session_id} ({usage.strategy})")
     for label, sets in (("warm-up", plan.warmup), (plan.main_lift, plan.working_sets)):
