@@ -19,7 +19,7 @@ __all__ = ["check", "make_drill", "principle_of"]
 _STEP = re.compile(r"(bar|\d+)/(off|\d+)(\*?)(?:\((\d)\))?")
 
 
-def principle_of(move: str, phase_bearoff: bool = False) -> Principle:
+def principle_of(move: str) -> Principle:
     steps = _STEP.findall(move)
     if any(dest == "off" for _, dest, _, _ in steps):
         return Principle.BEARING_OFF
