@@ -17,12 +17,15 @@ from services.bus.consumer import Delivery
 __all__ = [
     "CHECKPOINTS",
     "Applied",
+    "Checkpoint",
     "Projection",
     "load_checkpoints",
     "save_checkpoints",
 ]
 
 # next_offset: the first offset not yet applied, per (projection, topic, partition).
+# log_id and last_fingerprint say which log the offsets belong to: the broker's
+# cluster id, and a fingerprint of the record at next_offset - 1 (see log_check).
 CHECKPOINTS = Table(
     "projection_checkpoints",
     METADATA,
@@ -30,7 +33,23 @@ CHECKPOINTS = Table(
     Column("topic", String(255), primary_key=True),
     Column("partition", Integer, primary_key=True),
     Column("next_offset", BigInteger, nullable=False),
+    Column("log_id", String(255)),
+    Column("last_fingerprint", BigInteger),
 )
+# Columns added after the first release, for databases created before them.
+CHECKPOINT_UPGRADES = (
+    "ADD COLUMN IF NOT EXISTS log_id varchar(255)",
+    "ADD COLUMN IF NOT EXISTS last_fingerprint bigint",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where a projection stands on one partition, and which log that position is in."""
+
+    next_offset: int
+    log_id: str | None = None
+    last_fingerprint: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,30 +102,43 @@ class Projection(Protocol):
 
 
 async def load_checkpoints(
-    conn: AsyncConnection, projection: str, *, lock: bool = False
-) -> dict[tuple[str, int], int]:
-    stmt = select(CHECKPOINTS.c.topic, CHECKPOINTS.c.partition, CHECKPOINTS.c.next_offset).where(
-        CHECKPOINTS.c.projection == projection
+    conn: AsyncConnection, projection: str
+) -> dict[tuple[str, int], Checkpoint]:
+    c = CHECKPOINTS.c
+    stmt = select(c.topic, c.partition, c.next_offset, c.log_id, c.last_fingerprint).where(
+        c.projection == projection
     )
-    if lock:
-        stmt = stmt.with_for_update()
     rows = (await conn.execute(stmt)).all()
-    return {(r.topic, r.partition): r.next_offset for r in rows}
+    return {
+        (r.topic, r.partition): Checkpoint(r.next_offset, r.log_id, r.last_fingerprint)
+        for r in rows
+    }
 
 
 async def save_checkpoints(
-    conn: AsyncConnection, projection: str, offsets: dict[tuple[str, int], int]
+    conn: AsyncConnection, projection: str, checkpoints: dict[tuple[str, int], Checkpoint]
 ) -> None:
-    if not offsets:
+    if not checkpoints:
         return
     stmt = insert(CHECKPOINTS).values(
         [
-            {"projection": projection, "topic": t, "partition": p, "next_offset": o}
-            for (t, p), o in offsets.items()
+            {
+                "projection": projection,
+                "topic": t,
+                "partition": p,
+                "next_offset": cp.next_offset,
+                "log_id": cp.log_id,
+                "last_fingerprint": cp.last_fingerprint,
+            }
+            for (t, p), cp in checkpoints.items()
         ]
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=["projection", "topic", "partition"],
-        set_={"next_offset": stmt.excluded.next_offset},
+        set_={
+            "next_offset": stmt.excluded.next_offset,
+            "log_id": stmt.excluded.log_id,
+            "last_fingerprint": stmt.excluded.last_fingerprint,
+        },
     )
     await conn.execute(stmt)

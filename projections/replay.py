@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.base import CHECKPOINTS, Projection
 from projections.db import create_schema, in_schema, schema_of
-from projections.runner import Decoded, decode_batch, lock_projection, write_batch
+from projections.runner import Decoded, decode_batch, lock_projection, setup_tables, write_batch
+from services.bus.admin import cluster_id
 from services.bus.consumer import Delivery, consumer_config
 from services.bus.gaps import GapGuard
 from services.bus.offsets import log_end_offsets
@@ -70,7 +71,8 @@ async def rebuild(
     async with engine.begin() as conn:
         await conn.execute(text(f'DROP SCHEMA IF EXISTS "{scratch}" CASCADE'))
         await create_schema(conn, scratch, [*projection.tables, CHECKPOINTS])
-        await create_schema(conn, live, [*projection.tables, CHECKPOINTS])
+    await setup_tables(engine, projection)
+    log_id = await cluster_id(settings)
     ends = await _log_ends(settings, projection)
     total = sum(ends.values())
     parallel = workers > 1 and projection.partition_local and total >= PARALLEL_MIN_EVENTS
@@ -87,12 +89,21 @@ async def rebuild(
     if progress:
         progress(0, total)
     own = _fold_partitions(
-        projection, settings, in_schema(engine, scratch), publisher, groups[0], ends, report
+        projection,
+        settings,
+        in_schema(engine, scratch),
+        publisher,
+        groups[0],
+        ends,
+        report,
+        log_id,
     )
     if len(groups) == 1:
         counts = [await own]
     else:
-        counts = await _with_children(projection, settings, scratch, groups[1:], ends, own, report)
+        counts = await _with_children(
+            projection, settings, scratch, groups[1:], ends, own, report, log_id
+        )
     await swap_in(engine, projection, scratch)
     totals = {k: sum(c[k] for c in counts) for k in ("events", "applied", "dead")}
     log.info("projection.rebuilt", projection=projection.name, workers=len(groups), **totals)
@@ -129,6 +140,7 @@ async def _fold_partitions(
     tps: list[TopicPartition],
     ends: dict[TopicPartition, int],
     report: Callable[[int], None],
+    log_id: str | None,
 ) -> dict[str, int]:
     """Fold ``tps`` from their start to ``ends`` into ``target``.
 
@@ -183,6 +195,7 @@ async def _fold_partitions(
                     send_dead=send_dead,
                     gaps_seen=seen,
                     lock=False,
+                    log_id=log_id,
                 )
                 n = sum(len(v) for v in decoded.values())
                 counts["events"] += n
@@ -204,6 +217,7 @@ async def _with_children(
     ends: dict[TopicPartition, int],
     own: Coroutine[Any, Any, dict[str, int]],
     report: Callable[[int], None],
+    log_id: str | None,
 ) -> list[dict[str, int]]:
     """Run ``own`` here while child processes fold the other groups."""
     ctx = multiprocessing.get_context("spawn")
@@ -220,6 +234,7 @@ async def _with_children(
                 [(tp.topic, tp.partition) for tp in group],
                 {f"{tp.topic}:{tp.partition}": ends[tp] for tp in group},
                 queue,
+                log_id,
             )
             for group in groups
         ]
@@ -249,6 +264,7 @@ def _child(
     tps: list[tuple[str, int]],
     ends: dict[str, int],
     queue: Any,
+    log_id: str | None,
 ) -> dict[str, int]:
     """A rebuild worker process (spawned): fold its partitions, report progress."""
     from projections.db import make_engine
@@ -272,6 +288,7 @@ def _child(
                     parts,
                     ends_by_tp,
                     queue.put,
+                    log_id,
                 )
         finally:
             await engine.dispose()
@@ -302,10 +319,12 @@ async def swap_in(engine: AsyncEngine, projection: Projection, scratch: str) -> 
             text(f'DELETE FROM "{live}".projection_checkpoints WHERE projection = :p'),
             {"p": projection.name},
         )
+        # Named columns: a live table upgraded in place may order them differently.
+        cols = ", ".join(f'"{c.name}"' for c in CHECKPOINTS.columns)
         await conn.execute(
             text(
-                f'INSERT INTO "{live}".projection_checkpoints '
-                f'SELECT * FROM "{scratch}".projection_checkpoints WHERE projection = :p'
+                f'INSERT INTO "{live}".projection_checkpoints ({cols}) '
+                f'SELECT {cols} FROM "{scratch}".projection_checkpoints WHERE projection = :p'
             ),
             {"p": projection.name},
         )

@@ -20,8 +20,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from events import CATALOG, Envelope, EventError, TopicNames, decode, header
-from projections.base import CHECKPOINTS, Applied, Projection, load_checkpoints, save_checkpoints
+from projections.base import (
+    CHECKPOINT_UPGRADES,
+    CHECKPOINTS,
+    Applied,
+    Checkpoint,
+    Projection,
+    load_checkpoints,
+    save_checkpoints,
+)
 from projections.db import create_schema, schema_of
+from projections.log_check import fingerprint_of, judge, observe, start_over
+from services.bus.admin import cluster_id
 from services.bus.consumer import Delivery, consumer_config
 from services.bus.gaps import GapGuard
 from services.bus.producer import Publisher
@@ -56,7 +66,10 @@ def agent_name(projection: Projection) -> str:
 
 async def setup_tables(engine: AsyncEngine, projection: Projection) -> None:
     async with engine.begin() as conn:
-        await create_schema(conn, schema_of(engine), [*projection.tables, CHECKPOINTS])
+        schema = schema_of(engine)
+        await create_schema(conn, schema, [*projection.tables, CHECKPOINTS])
+        for change in CHECKPOINT_UPGRADES:
+            await conn.execute(text(f'ALTER TABLE "{schema}".projection_checkpoints {change}'))
 
 
 @dataclass
@@ -141,6 +154,7 @@ async def write_batch(
     send_dead: SendDead,
     gaps_seen: dict[TopicPartition, int] | None = None,
     lock: bool = True,
+    log_id: str | None = None,
 ) -> FoldResult:
     """The I/O half: apply what is past the checkpoints, with the new checkpoints, in one
     transaction."""
@@ -158,10 +172,11 @@ async def write_batch(
         if lock:
             await lock_projection(conn, schema_of(engine), projection)
         checkpoints = await load_checkpoints(conn, projection.name)
-        advanced: dict[tuple[str, int], int] = {}
+        advanced: dict[tuple[str, int], Checkpoint] = {}
         items: list[Applied] = []
         for tp, entries in decoded.items():
-            start = checkpoints.get((tp.topic, tp.partition), 0)
+            known = checkpoints.get((tp.topic, tp.partition))
+            start = known.next_offset if known else 0
             first = entries[0].delivery.offset
             if first > start and (gaps_seen is None or gaps_seen.get(tp) != start):
                 result.rewind[tp] = start
@@ -171,7 +186,10 @@ async def write_batch(
             fresh = [e for e in entries if e.delivery.offset >= start]
             if not fresh:
                 continue
-            advanced[(tp.topic, tp.partition)] = fresh[-1].delivery.offset + 1
+            last = fresh[-1].delivery
+            advanced[(tp.topic, tp.partition)] = Checkpoint(
+                last.offset + 1, log_id, fingerprint_of(last)
+            )
             for e in fresh:
                 if e.dead_kind is not None:
                     dead(e.delivery, e.dead_kind, e.dead_reason)
@@ -196,6 +214,7 @@ async def fold_batch(
     topics: TopicNames,
     send_dead: SendDead,
     gaps_seen: dict[TopicPartition, int] | None = None,
+    log_id: str | None = None,
 ) -> FoldResult:
     """Decode and apply one fetched batch in one transaction with its checkpoints."""
     return await write_batch(
@@ -205,6 +224,7 @@ async def fold_batch(
         topics=topics,
         send_dead=send_dead,
         gaps_seen=gaps_seen,
+        log_id=log_id,
     )
 
 
@@ -240,6 +260,7 @@ class Projector:
         self._gaps: dict[TopicPartition, int] = {}
         self.fetch_gaps = GapGuard(agent_name(projection))
         self.ready = asyncio.Event()
+        self.log_id: str | None = None
 
     @property
     def group_id(self) -> str:
@@ -251,15 +272,30 @@ class Projector:
         )
 
     async def seek_to_checkpoints(self, assigned: list[TopicPartition]) -> None:
+        """Resume each assigned partition at its checkpoint, if the checkpoints belong
+        to this log; otherwise start the read model over (see ``log_check``)."""
         consumer = self._consumer
         if consumer is None:
             return
-        async with self.engine.connect() as conn:
-            checkpoints = await load_checkpoints(conn, self.projection.name)
+        self.log_id = await cluster_id(self.settings)
+        async with self.engine.begin() as conn:
+            await lock_projection(conn, schema_of(self.engine), self.projection)
+            stored = await load_checkpoints(conn, self.projection.name)
+            mine = {
+                tp: stored[(tp.topic, tp.partition)]
+                for tp in assigned
+                if (tp.topic, tp.partition) in stored
+            }
+            reason = judge(mine, await observe(self.settings, self.log_id, mine))
+            if reason is not None:
+                await start_over(conn, self.projection, reason)
+                stored = {}
         for tp in assigned:
-            offset = checkpoints.get((tp.topic, tp.partition), 0)
+            known = stored.get((tp.topic, tp.partition))
+            offset = known.next_offset if known else 0
             consumer.seek(tp, offset)
             self.fetch_gaps.expect(tp, offset)
+            self._gaps.pop(tp, None)
         self.ready.set()
 
     async def _fold_with_retry(self, batch: Batch) -> FoldResult:
@@ -274,6 +310,7 @@ class Projector:
                     topics=self.topics,
                     send_dead=self.send_dead,
                     gaps_seen=self._gaps,
+                    log_id=self.log_id,
                 )
             except Exception as exc:
                 if not is_retryable(exc) or self.policy.exhausted(attempt):

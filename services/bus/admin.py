@@ -11,7 +11,7 @@ from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
 from services.settings import Settings
 
-__all__ = ["ensure_topics", "wait_for_broker"]
+__all__ = ["cluster_id", "ensure_topics", "wait_for_broker"]
 
 log = structlog.get_logger(__name__)
 
@@ -65,3 +65,19 @@ async def ensure_topics(settings: Settings, extra: list[str] | None = None) -> l
         return missing
     finally:
         await admin.close()
+
+
+async def cluster_id(settings: Settings) -> str | None:
+    """The broker cluster's id: which log the offsets we keep belong to.
+
+    A restarted embedded broker gets a new one (tools/devstack/broker.py), as
+    does a replaced cluster; None when the broker does not say.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap())
+    await admin.start()
+    try:
+        described = await admin.describe_cluster()
+    finally:
+        await admin.close()
+    found = described.get("cluster_id")
+    return str(found) if found else None

@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from events import CATALOG, Envelope, EventError, decode, header
 from services.bus.consumer import Delivery, consumer_config
 from services.bus.gaps import GapGuard
+from services.bus.offsets import log_end_offsets
 from services.bus.producer import Publisher
 from services.runtime.dead_letters import DeadLetter
 from services.runtime.handler import EventHandler, Guard, Outcome, RetryPolicy, StatefulHandler
@@ -121,12 +122,35 @@ class BatchRunner:
     async def _positions(
         self, consumer: AIOKafkaConsumer, assigned: list[TopicPartition]
     ) -> dict[TopicPartition, int]:
-        """Where each assigned partition resumes: its committed offset, else its start."""
-        starts = await consumer.beginning_offsets(assigned) if assigned else {}
+        """Where each assigned partition resumes: its committed offset, else its start.
+
+        A committed offset beyond the log's end belongs to another log (the topic
+        was recreated): that partition starts over from the beginning, said aloud.
+        """
+        if not assigned:
+            return {}
+        starts = await consumer.beginning_offsets(assigned)
+        reader = AIOKafkaConsumer(**consumer_config(self.settings, None))
+        await reader.start()
+        try:
+            ends = await log_end_offsets(reader, assigned)
+        finally:
+            await reader.stop()
         positions = {}
         for tp in assigned:
             committed = await consumer.committed(tp)
+            if committed is not None and committed > ends[tp]:
+                log.warning(
+                    "agent.log_changed",
+                    agent=self.handler.name,
+                    tp=str(tp),
+                    committed=committed,
+                    log_end=ends[tp],
+                    action="starting the partition over from its beginning",
+                )
+                committed = None
             positions[tp] = committed if committed is not None else starts[tp]
+            consumer.seek(tp, positions[tp])
         return positions
 
     async def rebuild(self, committed: dict[TopicPartition, int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 __all__ = ["EmbeddedBroker", "free_port", "port_open"]
@@ -25,11 +26,18 @@ def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
 
 
 class EmbeddedBroker:
-    """Runs Tansu on 127.0.0.1. Events live in its memory only: stopping it loses them."""
+    """Runs Tansu on 127.0.0.1. Events live in its memory only: stopping it loses them.
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    Every start is a new log, so every start gets a new cluster id: whoever kept
+    offsets of the previous log (projection checkpoints) can tell them apart.
+    """
+
+    def __init__(
+        self, port: int | None = None, log_path: Path | None = None, cluster_id: str | None = None
+    ) -> None:
         self.port = port or free_port()
         self.log_path = log_path
+        self.cluster_id = cluster_id
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -44,11 +52,14 @@ class EmbeddedBroker:
 
     def start(self, timeout_s: float = 20.0) -> EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
+        cluster = self.cluster_id or f"nls-embedded-{uuid.uuid4().hex[:12]}"
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self._proc = subprocess.Popen(
             [
                 self.binary(),
                 "broker",
+                "--cluster-id",
+                cluster,
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
