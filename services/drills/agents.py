@@ -1,12 +1,14 @@
 """The drill series agents, behind the common handler contract.
 
 - ``SeriesOrchestrator`` (batched consumer): ``drill-series-requested`` -> loads the
-  positions it needs (Phase 1) from the positions read model and emits one
-  ``batch-requested`` per batch (Phase 2), or a failed ``drill-series-completed``
-  when the library cannot serve the request.
+  positions it needs (Phase 1, logging the tokens saved) from the positions read
+  model and emits one ``batch-requested`` per batch (Phase 2), whose context carries
+  the principles (mental model) and curriculum stages of the requested phases from
+  the principles pack; or a failed ``drill-series-completed`` when the library
+  cannot serve the request.
 - ``BatchWorker`` (faust, scaled by partitions): ``batch-requested`` -> exactly
-  ``len(drill_indices)`` drills from its own positions, retried up to 3 times with
-  backoff, reported in ``batch-completed``.
+  ``len(drill_indices)`` drills from its own positions and the batch's teaching,
+  retried up to 3 times with backoff, reported in ``batch-completed``.
 - The fan-in is ``services.drills.saga.DrillSeriesSaga``.
 """
 
@@ -34,12 +36,14 @@ from events.drills import (
 )
 from services.bus.consumer import Delivery
 from services.drills.llm import DRILLS, BatchTask
-from services.drills.loading import load_positions
+from services.drills.loading import Loaded, load_positions
+from services.drills.principles import PrinciplesPack, Teaching
+from services.drills.principles_pack import shipped_principles
 from services.drills.series import plan_batches
 from services.generation import Gateway, Generated, generate
 from services.generation.prompts import load_prompt
 
-__all__ = ["MAX_RETRIES", "BatchWorker", "SeriesOrchestrator"]
+__all__ = ["MAX_RETRIES", "BatchWorker", "SeriesOrchestrator", "teaching_of"]
 
 log = structlog.get_logger(__name__)
 
@@ -51,9 +55,17 @@ class SeriesOrchestrator:
     name = "drill-orchestrator"
     event_types: frozenset[str] | None = frozenset({DrillSeriesRequested.event_type})
 
-    def __init__(self, library: Library, *, batching: bool = True) -> None:
+    def __init__(
+        self,
+        library: Library,
+        *,
+        batching: bool = True,
+        principles: PrinciplesPack | None = None,
+    ) -> None:
         self.library = library
         self.batching = batching  # ENABLE_BATCH_DRILL_GENERATION
+        # Loaded when the agent starts: a broken pack stops it there, not per request.
+        self.principles = principles or shipped_principles()
 
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
         r = event.payload_as(DrillSeriesRequested)
@@ -74,13 +86,17 @@ class SeriesOrchestrator:
             max_per_phase=r.max_positions_per_phase,
             seed=r.seed,
         )
+        _log_loaded(r, loaded)
         positions = [p for ph in r.game_phases for p in loaded.positions.get(ph, [])]
         size = r.batch_size if r.batched and self.batching else r.target_drill_count
         plans = plan_batches(positions, r.target_drill_count, size)
         prompt = load_prompt("drill-batch")
+        teaching = self.principles.teaching(r.game_phases)
         context = BatchContext(
-            mental_model={"phases": [ph.value for ph in r.game_phases]},
+            mental_model=teaching.mental_model(),
             curriculum={
+                **teaching.curriculum(),
+                # Phase 1's figures; the drills read model shows them with the series.
                 "target_drills": r.target_drill_count,
                 "positions_per_phase": loaded.limit,
                 "context_tokens": loaded.tokens,
@@ -109,6 +125,11 @@ class SeriesOrchestrator:
         ]
 
     def _failed(self, event: Envelope, r: DrillSeriesRequested, why: str) -> Envelope:
+        log.warning(
+            f"[Drill Series {r.artifact_id}] failed before any batch: {why}",
+            artifact_id=str(r.artifact_id),
+            reason=why,
+        )
         return event.derive(
             DrillSeriesCompleted(
                 artifact_id=r.artifact_id,
@@ -120,6 +141,33 @@ class SeriesOrchestrator:
             role="series-completed",
             source=self.name,
         )
+
+
+def _log_loaded(r: DrillSeriesRequested, loaded: Loaded) -> None:
+    log.info(
+        f"[Drill Series {r.artifact_id}] loaded {loaded.count} positions: "
+        f"~{loaded.tokens:,} tokens against ~{loaded.fixed_maximum_tokens:,} "
+        f"for the fixed maximum ({loaded.savings:.0%} saved)",
+        artifact_id=str(r.artifact_id),
+        phases=[ph.value for ph in r.game_phases],
+        target_drills=r.target_drill_count,
+        positions=loaded.count,
+        positions_per_phase=loaded.limit,
+        context_tokens=loaded.tokens,
+        fixed_maximum_tokens=loaded.fixed_maximum_tokens,
+        tokens_saved=loaded.fixed_maximum_tokens - loaded.tokens,
+        saved_ratio=round(loaded.savings, 4),
+    )
+
+
+def teaching_of(request: BatchRequested) -> Teaching:
+    """The teaching the batch's context carries; the shipped pack's for the batch's phases
+    when the context has none (batches requested before the pack was shipped)."""
+    ctx = request.context
+    found = Teaching.from_context(ctx.mental_model, ctx.curriculum)
+    if found is not None:
+        return found
+    return shipped_principles().teaching(dict.fromkeys(p.phase for p in request.positions))
 
 
 class BatchWorker:
@@ -143,7 +191,10 @@ class BatchWorker:
 
     async def generate(self, request: BatchRequested) -> Generated[list[Drill]]:
         task = BatchTask(
-            tuple(request.drill_indices), tuple(request.positions), str(request.artifact_id)
+            tuple(request.drill_indices),
+            tuple(request.positions),
+            str(request.artifact_id),
+            teaching_of(request),
         )
         return await generate(DRILLS, task, strategy=self.strategy, gateway=self.gateway)
 

@@ -1,10 +1,11 @@
 """The rules strategy for drills: a best-play question per library position.
 
 Options are gnubg's ranked plays for the position and roll (the best and up to
-three alternatives, in a seeded order); the key is gnubg's best play; each
-alternative is explained by the equity it gives up; the principle is read from
-the shape of the best play. ``check`` verifies a drill against the ground truth,
-whoever wrote its prose.
+three alternatives, in a seeded order); the key is gnubg's best play; the
+principle is read from the shape of the best play; each alternative is explained
+by the equity it gives up and the definition of the principle the best play
+shows, as the series' teaching (the principles pack) defines it. ``check``
+verifies a drill against the ground truth, whoever wrote its prose.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import random
 import re
 
 from events.drills import CandidateMove, Drill, Principle, SeededPosition
+from services.drills.principles import PrincipleEntry, Teaching
 
 __all__ = ["check", "make_drill", "principle_of"]
 
@@ -38,9 +40,14 @@ def principle_of(move: str) -> Principle:
     return Principle.BUILDING
 
 
-def make_drill(position: SeededPosition, index: int, *, seed: str = "") -> Drill:
+def make_drill(
+    position: SeededPosition, index: int, *, seed: str = "", teaching: Teaching | None = None
+) -> Drill:
+    """``teaching`` defaults to the shipped principles pack."""
     plays = position.candidate_moves[:4]
     best = plays[0]
+    principle = principle_of(best.move)
+    entry = _entry(principle, teaching)
     options = [m.move for m in plays]
     random.Random(f"{seed}:{position.position_id}:{position.dice}:{index}").shuffle(options)
     high, low = max(position.dice), min(position.dice)
@@ -56,15 +63,26 @@ def make_drill(position: SeededPosition, index: int, *, seed: str = "") -> Drill
         options=options,
         answer_index=options.index(best.move),
         best_move=best.move,
-        explanations=[_why(m, best) for m in plays[1:]],
-        principle=principle_of(best.move),
+        explanations=[_why(m, best, entry) for m in plays[1:]],
+        principle=principle,
     )
 
 
-def _why(move: CandidateMove, best: CandidateMove) -> str:
+def _entry(principle: Principle, teaching: Teaching | None) -> PrincipleEntry:
+    found = teaching.entry(principle.value) if teaching is not None else None
+    if found is None:  # a context without it (older batches): the shipped pack has every tag
+        from services.drills.principles_pack import shipped_principles
+
+        found = shipped_principles().entry(principle.value)
+    return found
+
+
+def _why(move: CandidateMove, best: CandidateMove, principle: PrincipleEntry) -> str:
+    # Each explanation stands alone: an app shows the one for the option the learner chose.
     return (
         f"{move.move} gives up {move.equity_loss:.3f} equity against {best.move} "
-        f"({move.equity:+.3f} vs {best.equity:+.3f})"
+        f"({move.equity:+.3f} vs {best.equity:+.3f}). {best.move} shows "
+        f"{principle.name.lower()}: {principle.definition}"
     )
 
 

@@ -1,22 +1,31 @@
 """The drills family: rules (``make_drill``) or an LLM writing the prose, never the key.
 
-The llm strategy sends the batch's positions with gnubg's ranked plays and asks
-for one drill per position. Every draft is checked against the engine's ranking
+The llm strategy sends the batch's positions with gnubg's ranked plays, and the
+principles and curriculum stages of the positions' phases (the series' teaching),
+and asks for one drill per position, tagged with the principle its best play
+shows and explained by it. Every draft is checked against the engine's ranking
 (``drills.check``): a drill keyed to anything but gnubg's best play, or offering
 a play gnubg did not rank, is re-asked and then replaced by the rules drills.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
 from events.drills import Drill, Principle, SeededPosition
 from services.drills.drills import check, make_drill
+from services.drills.principles import Teaching, drill_tags
 from services.generation import Family, Gateway, Generated, GenerationRequest, register
 
 __all__ = ["DRILLS", "BatchTask", "DrillDraft", "DrillDrafts"]
+
+
+def _shipped() -> Teaching:
+    from services.drills.principles_pack import shipped_principles
+
+    return shipped_principles().teaching()
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,7 @@ class BatchTask:
     indices: tuple[int, ...]
     positions: tuple[SeededPosition, ...]
     seed: str
+    teaching: Teaching = field(default_factory=_shipped)
 
 
 class DrillDraft(BaseModel):
@@ -41,7 +51,8 @@ class DrillDrafts(BaseModel):
 
 def rules(task: BatchTask) -> list[Drill]:
     return [
-        make_drill(p, i, seed=task.seed) for i, p in zip(task.indices, task.positions, strict=True)
+        make_drill(p, i, seed=task.seed, teaching=task.teaching)
+        for i, p in zip(task.indices, task.positions, strict=True)
     ]
 
 
@@ -82,7 +93,11 @@ def _checker(task: BatchTask):  # type: ignore[no-untyped-def]
 
 
 async def llm(task: BatchTask, gateway: Gateway) -> Generated[list[Drill]]:
+    teaching = task.teaching.for_phases(p.phase for p in task.positions)
     content = {
+        "principles": teaching.mental_model()["principles"],
+        "curriculum": teaching.curriculum()["stages"],
+        "principle_tags": drill_tags(),
         "drills": [
             {
                 "index": i,
@@ -92,7 +107,7 @@ async def llm(task: BatchTask, gateway: Gateway) -> Generated[list[Drill]]:
                 "ranked_plays": [m.model_dump() for m in p.candidate_moves],
             }
             for i, p in zip(task.indices, task.positions, strict=True)
-        ]
+        ],
     }
     made = await gateway.generate(
         GenerationRequest(

@@ -5,7 +5,8 @@ each drill's ground truth from ``batch-requested`` (the positions carry gnubg's
 ranked plays), collects ``batch-completed``, and when all batches reported or the
 deadline passed it emits ``drill-series-completed``: the artifact rebuilt from
 the drills ordered by index, the outcome of ``series.outcome``, and what
-verification against the ground truth found.
+verification against the ground truth found. When batches failed it logs the
+seed's warning, "[Drill Series <id>] N/M batches failed".
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+
+import structlog
 
 from events import Context, Envelope
 from events.drills import (
@@ -29,6 +32,8 @@ from services.drills.series import outcome
 from services.runtime.saga import Saga, SagaState
 
 __all__ = ["DEFAULT_DEADLINE", "DrillSeriesSaga", "DrillSeriesState"]
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_DEADLINE = timedelta(minutes=8)
 
@@ -57,6 +62,20 @@ class DrillSeriesSaga(Saga[DrillSeriesState]):
         assert result is not None  # finished means every batch reported or the deadline
         drills = sorted(after.drills, key=lambda d: d.index)
         disagreements = [p for d in drills for p in check(d, after.truth.get(str(d.index), []))]
+        if result.failed:
+            # Logged where the outcome is decided (the seed's console.warn); decide runs
+            # once per event, so a restart at most repeats the line, never the effect.
+            log.warning(
+                f"[Drill Series {after.artifact_id}] {len(result.failed)}/{after.total} "
+                "batches failed",
+                artifact_id=str(after.artifact_id),
+                failed_batches=result.failed,
+                failed=len(result.failed),
+                total_batches=after.total,
+                status=result.status,
+                deadline_passed=deadline,
+                drills=len(drills),
+            )
         return [
             event.derive(
                 DrillSeriesCompleted(

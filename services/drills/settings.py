@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field
@@ -22,3 +23,7 @@ class DrillSettings(BaseSettings):
     )
     drill_strategy: Literal["rules", "llm", "auto"] = "auto"
     drill_batch_concurrency: int = Field(default=5, ge=1, le=64, description="batches at once")
+    drill_principles_pack: Path | None = Field(
+        default=None,
+        description="the principles pack (YAML); default: the checkout's packs/backgammon",
+    )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import orjson
 import pytest
 
 from events import Envelope
@@ -15,12 +17,15 @@ from events.drills import (
     DrillSeriesCompleted,
     DrillSeriesRequested,
     GamePhase,
+    Principle,
     SeriesStatus,
 )
 from events.sagas import SagaDeadlineReached
 from services.bus.consumer import Delivery
 from services.bus.memory import InMemoryPublisher
-from services.drills.agents import BatchWorker, SeriesOrchestrator
+from services.drills.agents import BatchWorker, SeriesOrchestrator, teaching_of
+from services.drills.principles import Teaching
+from services.drills.principles_pack import shipped_principles
 from services.drills.saga import DrillSeriesSaga, DrillSeriesState
 from services.runtime.saga import InMemorySagaStore, SagaHandler
 from tests.unit.test_drill_loading import library
@@ -192,7 +197,15 @@ async def test_the_llm_writes_the_prose_and_a_wrong_key_falls_back_to_rules() ->
     made = out.payload_as(BatchCompleted)
     assert made.success and {d.question for d in made.drills} == {"Best play here?"}
     assert made.usage is not None and made.usage.strategy == "llm"
-    assert made.usage.prompt_version == "drill-batch@v1"
+    assert made.usage.prompt_version == "drill-batch@v2"
+    # The prompt carries the series' teaching: principles with definitions, the stage.
+    sent = orjson.loads(good.calls[0].turns[-1].text.split("<data>")[1].split("</data>")[0])
+    pack = shipped_principles()
+    assert sent["curriculum"][0]["phase"] == "MIDDLE" and sent["curriculum"][0]["goal"]
+    by_slug = {p["slug"]: p for p in sent["principles"]}
+    assert by_slug["priming"]["definition"] == pack.entry("priming").definition
+    assert set(sent["principle_tags"]) == {p.value for p in Principle} <= set(by_slug)
+    assert "principle_tags" in good.calls[0].system and "definition" in good.calls[0].system
 
     wrong = drafts_of(batch, wrong=True)
     bad = ScriptedProvider().then(wrong, wrong)
@@ -201,3 +214,45 @@ async def test_the_llm_writes_the_prose_and_a_wrong_key_falls_back_to_rules() ->
     assert "the engine's best is" in bad.calls[1].turns[-1].text  # the re-ask says why
     assert made.success and made.usage is not None and made.usage.strategy == "rules_fallback"
     assert all(d.best_move == "8/5 6/5" for d in made.drills)
+
+
+async def test_each_batch_carries_the_series_teaching_and_its_drills_cite_it() -> None:
+    pack = shipped_principles()
+    (batch, *_) = await SeriesOrchestrator(lib).handle(request(target_drill_count=10), HERE)
+    context = batch.payload_as(BatchRequested).context
+    curriculum: Any = context.curriculum
+    mental_model: Any = context.mental_model
+    assert Teaching.from_context(context.mental_model, context.curriculum) == pack.teaching(
+        [GamePhase.MIDDLE]
+    )
+    assert [s["phase"] for s in curriculum["stages"]] == ["MIDDLE"]
+    assert curriculum["target_drills"] == 10 and curriculum["context_tokens"]
+    (out,) = await BatchWorker(base_delay_s=0).handle(batch, HERE)
+    definition = pack.entry("point-making").definition
+    assert all(
+        why.endswith(definition)
+        for d in out.payload_as(BatchCompleted).drills
+        for why in d.explanations
+    )
+
+    # The worker teaches what the batch's context says, not what it would load itself...
+    principles = [
+        {**p, "definition": "Two or more checkers on one point make it yours."}
+        if p["slug"] == "point-making"
+        else p
+        for p in mental_model["principles"]
+    ]
+    edited = context.model_copy(update={"mental_model": {**mental_model, "principles": principles}})
+    r = batch.payload_as(BatchRequested)
+    own = batch.model_copy(update={"payload": r.model_copy(update={"context": edited})})
+    (out,) = await BatchWorker(base_delay_s=0).handle(own, HERE)
+    assert (
+        out.payload_as(BatchCompleted)
+        .drills[0]
+        .explanations[0]
+        .endswith("point-making: Two or more checkers on one point make it yours.")
+    )
+    # ...and a context from before the pack was shipped gets the shipped pack's.
+    old = context.model_copy(update={"mental_model": {"phases": ["MIDDLE"]}})
+    older = batch.model_copy(update={"payload": r.model_copy(update={"context": old})})
+    assert teaching_of(older.payload_as(BatchRequested)) == pack.teaching([GamePhase.MIDDLE])

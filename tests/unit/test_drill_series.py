@@ -6,6 +6,8 @@ import pytest
 
 from events.drills import CandidateMove, Drill, GamePhase, Principle
 from services.drills.drills import check, make_drill, principle_of
+from services.drills.principles import Teaching
+from services.drills.principles_pack import shipped_principles
 from services.drills.series import outcome, plan_batches
 from tests.unit.test_drill_loading import MOVES, library
 
@@ -74,6 +76,34 @@ def test_a_drill_keys_the_engines_best_play_and_explains_the_others() -> None:
     assert check(drill, MOVES) == []
     again = make_drill(POSITIONS[0], 7, seed="series-1")
     assert again == drill  # deterministic for a series
+
+
+def test_the_rules_explanations_cite_the_principles_definition() -> None:
+    pack = shipped_principles()
+    drill = make_drill(POSITIONS[0], 0)
+    definition = pack.entry("point-making").definition
+    assert len(drill.explanations) == 3
+    for why in drill.explanations:
+        assert why.endswith(f"8/5 6/5 shows point-making: {definition}")
+    # The series' own teaching is what gets cited.
+    own = pack.teaching([GamePhase.MIDDLE])
+    edited = Teaching(
+        own.pack,
+        tuple(
+            p.model_copy(update={"definition": "Two checkers or more on one point: it is yours."})
+            if p.slug == "point-making"
+            else p
+            for p in own.principles
+        ),
+        own.stages,
+    )
+    cited = make_drill(POSITIONS[0], 0, teaching=edited)
+    assert cited.explanations[0].endswith(
+        "point-making: Two checkers or more on one point: it is yours."
+    )
+    # A teaching without the tag (an older batch context) falls back to the shipped pack.
+    bare = Teaching(own.pack, (), own.stages)
+    assert make_drill(POSITIONS[0], 0, teaching=bare).explanations == drill.explanations
 
 
 def test_a_drill_that_disagrees_with_the_engine_fails_verification() -> None:

@@ -1,17 +1,24 @@
-"""``nls positions``: the backgammon position library and what a drill request loads."""
+"""``nls positions`` (the backgammon position library and what a drill request loads) and
+``nls drills`` (ask for a drill series and follow it, or look at one)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import uuid
+from collections import Counter
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from events.drills import GamePhase
 from services.settings import get_settings
 from tools.cli.common import console, fail, read, run
 
-__all__ = ["drills_app", "positions_app"]
+if TYPE_CHECKING:
+    from projections.drills import SeriesView
+
+__all__ = ["drills_app", "positions_app", "progress_text", "status_lines"]
 
 positions_app = typer.Typer(help="The backgammon position library.", no_args_is_help=True)
 ENGINES = ("gnubg",)
@@ -119,7 +126,7 @@ def drills_request(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="follow the progress")] = True,
     timeout: Annotated[float, typer.Option(help="seconds to follow it")] = 600.0,
 ) -> None:
-    """Ask for a drill series and follow it: "Generated X/Y drills"."""
+    """Ask for a drill series and follow it: "Generated X/Y drills (Batch A/B)"."""
     import asyncio
     import time
     import uuid
@@ -131,7 +138,6 @@ def drills_request(
     from projections.drills import series_of
     from services.bus.admin import ensure_topics
     from services.bus.producer import EventPublisher
-    from tools.cli.content import progress_bar
 
     try:
         request = DrillSeriesRequested(
@@ -160,13 +166,15 @@ def drills_request(
         engine = make_engine(s, read_only=True)
         deadline = time.monotonic() + timeout
         try:
-            with progress_bar() as progress:
-                task = progress.add_task("Generated drills", total=drills)
+            with _series_bar() as progress:
+                task = progress.add_task(f"Generated 0/{drills} drills", total=drills)
                 while time.monotonic() < deadline:
                     async with engine.connect() as conn:
                         view = await series_of(conn, request.artifact_id)
                     if view is not None:
-                        progress.update(task, completed=view.drills_generated)
+                        progress.update(
+                            task, completed=view.drills_generated, description=progress_text(view)
+                        )
                         if view.status in ("COMPLETED", "FAILED"):
                             return view
                     await asyncio.sleep(0.5)
@@ -181,5 +189,91 @@ def drills_request(
         f"{view.status}: {view.drills_generated}/{view.target_drills} drills in "
         f"{view.total_batches} batch(es)" + (f"; warning: {view.warning}" if view.warning else "")
     )
+    if view.failed_batches:
+        console.print(f"failed batches: {', '.join(map(str, view.failed_batches))}")
     if view.status == "FAILED":
         raise typer.Exit(1)
+
+
+@drills_app.command("status")
+def drills_status(
+    artifact: Annotated[str, typer.Argument(help="the series' artifact id (a UUID)")],
+    as_json: Annotated[bool, typer.Option("--json", help="the read model as JSON")] = False,
+) -> None:
+    """A drill series: "Generated X/Y drills (Batch A/B)", its batches, failures and warning."""
+    from projections.drills import series_of
+
+    try:
+        artifact_id = uuid.UUID(artifact)
+    except ValueError:
+        raise fail(f"{artifact!r} is not a drill series id (a UUID)", 2) from None
+    view = read(lambda conn: series_of(conn, artifact_id))
+    if view is None:
+        raise fail(f"no drill series {artifact_id} (not requested, or not projected yet)")
+    if as_json:
+        console.print_json(view.model_dump_json())
+        return
+    for line in status_lines(view):
+        console.print(line, highlight=False)
+    batches = _batches(view)
+    if batches:
+        table = Table("batch", "status", "drills", "error", title="batches")
+        for index, (status, made, error) in sorted(batches.items()):
+            table.add_row(str(index), status, str(made), error)
+        console.print(table)
+
+
+def progress_text(view: SeriesView) -> str:
+    """The seed's progress line: "Generated 15/25 drills (Batch 3/5)", batches reported."""
+    done = f"Generated {view.drills_generated}/{view.target_drills} drills"
+    if view.total_batches is None:
+        return f"{done} (batches not planned yet)"
+    reported = view.completed_batches + len(view.failed_batches)
+    return f"{done} (Batch {reported}/{view.total_batches})"
+
+
+def status_lines(view: SeriesView) -> list[str]:
+    lines = [
+        f"drill series {view.artifact_id} (project {view.project_id}): {view.status}",
+        progress_text(view),
+    ]
+    if view.total_batches is not None:
+        failed = ", ".join(map(str, view.failed_batches)) or "none"
+        lines.append(
+            f"failed batches: {failed} ({len(view.failed_batches)} of {view.total_batches})"
+        )
+    if view.warning:
+        lines.append(f"warning: {view.warning}")
+    if view.context_tokens is not None and view.fixed_maximum_tokens:
+        saved = 1 - view.context_tokens / view.fixed_maximum_tokens
+        lines.append(
+            f"positions sent: ~{view.context_tokens:,} tokens against "
+            f"~{view.fixed_maximum_tokens:,} for the fixed maximum ({saved:.0%} saved)"
+        )
+    if view.status in ("COMPLETED", "FAILED"):
+        lines.append(
+            f"verification: {len(view.disagreements)} disagreement(s) with the engine"
+            + (f"; first: {view.disagreements[0]}" if view.disagreements else "")
+        )
+    return lines
+
+
+def _batches(view: SeriesView) -> dict[int, tuple[str, int, str]]:
+    """Each batch's status, drills made and error, from its drill rows."""
+    statuses: dict[int, str] = {}
+    made: Counter[int] = Counter()
+    errors: dict[int, str] = {}
+    for row in view.drills:
+        index = int(row["batch_index"])
+        statuses[index] = str(row["batch_status"])
+        if row.get("drill") is not None:
+            made[index] += 1
+        if row.get("error"):
+            errors[index] = str(row["error"])[:120]
+    return {i: (statuses[i], made[i], errors.get(i, "")) for i in statuses}
+
+
+def _series_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    )
