@@ -14,9 +14,11 @@ from functools import cached_property
 from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError, create_model
+from pydantic_core import ErrorDetails
 
 from events.envelope import Envelope, Payload, utcnow
 from events.errors import InvalidEvent, UndecodableEvent, UnknownEventType, UpcastError
+from events.text import TEXT_ERROR_TYPE, storable, text_problem
 from events.topics import Context
 
 __all__ = ["CATALOG", "Catalog", "EventSpec", "Upcaster", "event"]
@@ -192,15 +194,35 @@ class Catalog:
 
 
 def _invalid(event_type: str, exc: ValidationError) -> InvalidEvent:
-    details = exc.errors()
+    details = [_explain_text(e) for e in exc.errors()]
+    # loc and msg may quote input (an unknown key, a parser's complaint): keep them storable
     errors: list[dict[str, object]] = [
-        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in details
+        {
+            "loc": [storable(p) if isinstance(p, str) else p for p in e["loc"]],
+            "msg": storable(e["msg"]),
+            "type": e["type"],
+        }
+        for e in details
     ]
     first = errors[0]
-    where = ".".join(str(p) for p in details[0]["loc"]) or "<event>"
+    where = ".".join(str(p) for p in details[0]["loc"]) or "<event>"  # InvalidEvent escapes it
     return InvalidEvent(
         f"{event_type}: {where}: {first['msg']}", event_type=event_type, errors=errors
     )
+
+
+def _explain_text(error: ErrorDetails) -> ErrorDetails:
+    """pydantic's own refusal of a surrogate in a constrained string, in the catalog's words.
+
+    pydantic refuses it where a field has constraints and ``events.text`` where
+    it has none; either way the error reads the same.
+    """
+    text = error.get("input")
+    if error["type"] == "string_unicode" and isinstance(text, str):
+        problem = text_problem(text)
+        if problem is not None:
+            return {**error, "type": TEXT_ERROR_TYPE, "msg": problem}
+    return error
 
 
 def _check_key(spec: EventSpec, envelope: Envelope) -> Envelope:

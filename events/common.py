@@ -6,13 +6,15 @@ from typing import Annotated, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from events.text import TextChecked
+
 __all__ = ["GenerationUsage", "Identifier", "Model", "carries_usage", "usages_of"]
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 
 
-class Model(BaseModel):
-    """Base of nested value objects inside payloads."""
+class Model(TextChecked):
+    """Base of nested value objects inside payloads (text checked: ``events.text``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -10,12 +10,13 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from events.catalog import event
 from events.common import GenerationUsage, Identifier, Model
 from events.envelope import Payload
 from events.learning import FailMode, PlannedAtom
+from events.questions import question_template, template_problems
 from events.topics import Context
 
 __all__ = [
@@ -99,11 +100,32 @@ class Fact(Model):
     """One checkable fact: the concept's ``value`` for ``attribute``, said in ``statement``.
 
     Siblings sharing an attribute name give distractors and false statements.
+    ``question`` asks for the value ("Which attack does {concept} mitigate?");
+    without it a fact is asked "What is the <attribute> of {concept}?"
+    (``events.questions``).
     """
 
     attribute: Short
     value: Annotated[str, Field(min_length=1, max_length=60)]
     statement: Annotated[str, Field(min_length=1, max_length=200)]
+    question: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="the question that asks for the value, with {concept} where the "
+        "concept's name goes; default: What is the <attribute> of {concept}?",
+    )
+
+    @field_validator("question")
+    @classmethod
+    def _question_reads(cls, question: str | None) -> str | None:
+        if question is not None and (found := template_problems(question)):
+            raise ValueError("; ".join(found))
+        return question
+
+    def asked(self) -> str:
+        """The question for this fact, ``{concept}`` still in it (see ``question_template``)."""
+        return question_template(self.attribute, self.question)
 
     @model_validator(mode="after")
     def _value_in_statement(self) -> Self:
@@ -240,7 +262,7 @@ class Atom(Model):
     content_type: ContentType
     knowledge_type: KnowledgeType
     body: AtomBody
-    source_fact_basis: list[Annotated[str, Field(max_length=300)]] = Field(
+    source_fact_basis: list[Annotated[str, Field(max_length=600)]] = Field(
         default_factory=list, max_length=12, description="the facts or steps it comes from"
     )
     tags: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=10)

@@ -6,8 +6,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import ClassVar, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SerializeAsAny
+from pydantic import AwareDatetime, ConfigDict, Field, SerializeAsAny
 
+from events.text import TextChecked
 from events.topics import Context
 
 __all__ = ["Envelope", "Payload", "derive_id", "utcnow"]
@@ -28,8 +29,11 @@ def derive_id(causation_id: uuid.UUID, role: str) -> uuid.UUID:
     return uuid.uuid5(_DERIVED_NS, f"{causation_id}:{role}")
 
 
-class Payload(BaseModel):
-    """Base of every event payload. The catalog fills the class variables."""
+class Payload(TextChecked):
+    """Base of every event payload. The catalog fills the class variables.
+
+    Every text field refuses NUL and unpaired surrogates (``events.text``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -45,7 +49,7 @@ class Payload(BaseModel):
 _P = TypeVar("_P", bound=Payload)
 
 
-class Envelope(BaseModel):
+class Envelope(TextChecked):
     """Metadata shared by every event; ``key`` is the aggregate id and Kafka key."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -1,10 +1,13 @@
 """Errors raised while decoding or validating events.
 
 Every error carries the context needed to put the message in a dead-letter
-record: a short machine ``kind`` and a human ``reason``.
+record: a short machine ``kind`` and a human ``reason``. A reason that quotes
+input has its NUL and surrogates escaped, so the record can itself be stored.
 """
 
 from __future__ import annotations
+
+from events.text import storable
 
 __all__ = [
     "EventError",
@@ -21,6 +24,7 @@ class EventError(Exception):
     kind = "invalid_event"
 
     def __init__(self, reason: str, *, event_type: str | None = None) -> None:
+        reason = storable(reason)
         super().__init__(reason)
         self.reason = reason
         self.event_type = event_type

@@ -2,8 +2,11 @@
 
 Everything is validated before anything is imported; every problem names the
 file, the line and the field (``ccna/routing.yaml:42: concepts[3].facts[1].value:
-...``). Slugs become stable UUIDs (uuid5 of pack and slug), so re-importing a
-pack updates the same concepts, and sibling references are checked across files.
+...``). A fact may give the ``question`` that asks for its value, with
+``{concept}`` for the concept's name; it must, where the default "What is the
+<attribute> of {concept}?" would not read as English (``events.questions``).
+Slugs become stable UUIDs (uuid5 of pack and slug), so re-importing a pack
+updates the same concepts, and sibling references are checked across files.
 See packs/ccna for the format.
 """
 
@@ -35,6 +38,7 @@ from events.content import (
     Procedure,
     TrueFalseBody,
 )
+from events.questions import CONCEPT, default_question, phrasing_problems
 
 __all__ = ["Pack", "PackError", "PackProblem", "concept_uuid", "load_pack"]
 
@@ -261,9 +265,35 @@ def load_pack(directory: Path | str) -> Pack:
                             f"{sib!r} {why}",
                         )
                     )
+        problems.extend(_unasked_facts(name, cluster, lines))
     if problems:
         raise PackError(problems)
     return _build(meta, clusters)
+
+
+def _unasked_facts(
+    name: str, cluster: _ClusterFile, lines: dict[Path_, int]
+) -> Iterator[PackProblem]:
+    """Facts without a question whose default question does not read as English.
+
+    A question the fact gives is checked by ``Fact`` itself; the default
+    ("What is the <attribute> of {concept}?") only fits a plain noun attribute.
+    """
+    for i, c in enumerate(cluster.concepts):
+        for j, f in enumerate(c.facts):
+            if f.question is not None:
+                continue
+            default = default_question(f.attribute)
+            found = phrasing_problems(default)
+            if found:
+                asked = default.replace(CONCEPT, c.name)
+                yield PackProblem(
+                    name,
+                    lines.get(("concepts", i, "facts", j, "attribute")),
+                    f"concepts[{i}].facts[{j}].question",
+                    f"needed: the default {asked!r} does not read as English "
+                    f"({'; '.join(found)}); write one with {CONCEPT} for the name",
+                )
 
 
 def _build(meta: _PackMeta, clusters: list[tuple[str, _ClusterFile, dict[Path_, int]]]) -> Pack:

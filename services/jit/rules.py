@@ -3,13 +3,16 @@
 Every atom's answer is a fact's value, a fact verbatim, a procedure's order or
 an exact computation, so it is right by construction (``verify`` checks it):
 
-- flashcard: a fact's attribute -> its value, or the concept -> its definition;
+- flashcard: a fact's question -> its value, or the concept -> its definition;
 - cloze: a fact's statement with its value blanked;
 - mcq: the concept's value for an attribute among its siblings' values for it;
 - true_false: a fact verbatim (true) or with a sibling's value swapped in (false);
 - compare: the concept and a sibling side by side on a shared attribute;
 - parsons / sequence: a procedure's configuration lines / steps, shuffled;
 - numeric: an addressing exercise computed with ``ipaddress``.
+
+A fact is asked with its own question or the default that reads right for its
+attribute (``Fact.asked``), never "What is the attack mitigated of ...?".
 
 Candidates come in a fixed order and each has a ``variant`` key; atoms a
 concept already has are skipped, so repeated requests make new atoms.
@@ -41,9 +44,10 @@ from events.content import (
     TrueFalseBody,
 )
 from events.learning import FailMode
+from events.questions import CONCEPT
 from services.jit.calculators import numeric_items
 
-__all__ = ["AtomTask", "has_source_content", "make_atoms", "sibling_values"]
+__all__ = ["AtomTask", "ask", "has_source_content", "make_atoms", "sibling_values"]
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ class _Maker:
             )
         facts = (
             self.atom(
-                FlashcardBody(front=f"What is the {f.attribute} of {c.name}?", back=f.value),
+                FlashcardBody(front=ask(f, c), back=f.value),
                 f"flashcard:{f.attribute}",
                 KnowledgeType.FACTUAL,
                 "verbatim",
@@ -163,7 +167,7 @@ class _Maker:
             options = _shuffled([f.value, *(v for _, v in others)], f"{c.concept_id}:{variant}")
             yield self.atom(
                 McqBody(
-                    stem=f"What is the {f.attribute} of {c.name}?",
+                    stem=ask(f, c),
                     options=options,
                     answer_index=options.index(f.value),
                 ),
@@ -216,7 +220,7 @@ class _Maker:
                     continue
                 yield self.atom(
                     CompareBody(
-                        prompt=f"How do {c.name} and {sib.name} differ in {f.attribute}?",
+                        prompt=f"{ask(f, c)} And {sib.name}?",
                         attribute=f.attribute,
                         items=[
                             CompareItem(concept=c.name, value=f.value),
@@ -275,6 +279,11 @@ class _Maker:
                     "computed",
                     [item.working],
                 )
+
+
+def ask(fact: Fact, concept: ConceptImported) -> str:
+    """The question that asks for ``fact``'s value, about ``concept``."""
+    return fact.asked().replace(CONCEPT, concept.name)
 
 
 def _statement_of(concept: ConceptImported, attribute: str) -> str:

@@ -1,8 +1,11 @@
-"""Is an atom answerable from its concept's source facts, and is its answer right?
+"""Is an atom answerable from its concept's source facts, is its answer right, and
+does its question read as English?
 
 Used on every llm-made atom (a failing one is re-asked, then replaced by
 rules) and by the tests on every rules-made atom. Text is compared after
-case-folding and collapsing whitespace.
+case-folding and collapsing whitespace. The English check is the one content
+packs apply to their questions (``events.questions``): no "the attack
+mitigated of <concept>", "the role of a DHCPv6 server of <concept>".
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from events.content import (
     OrderingBody,
     TrueFalseBody,
 )
+from events.questions import CONCEPT, sentence_problems
 from services.jit.calculators import compute
 
 __all__ = ["problems"]
@@ -35,6 +39,10 @@ def problems(
     """What is wrong with ``atom`` as an item about ``concept`` (empty: nothing)."""
     if atom.concept_id != concept.concept_id:
         return [f"atom is about concept {atom.concept_id}, not {concept.concept_id}"]
+    names = [concept.name, *(s.name for s in siblings)]
+    unreadable = sentence_problems(atom.front, names)
+    if unreadable:
+        return [f"{atom.front!r} does not read as English: {p}" for p in unreadable]
     values = {_norm(f.value): f for f in concept.facts}
     statements = {_norm(f.statement) for f in concept.facts}
     b = atom.body
@@ -57,8 +65,9 @@ def problems(
         fact = values[right]
         if any(_norm(o) == right for i, o in enumerate(b.options) if i != b.answer_index):
             return ["mcq repeats the answer among the distractors"]
-        if fact.attribute.casefold() not in b.stem.casefold():
-            return [f"mcq stem does not ask for the {fact.attribute}"]
+        asked = fact.asked().replace(CONCEPT, concept.name)
+        if fact.attribute.casefold() not in b.stem.casefold() and _norm(b.stem) != _norm(asked):
+            return [f"mcq stem neither names the {fact.attribute} nor asks {asked!r}"]
         return []
     if isinstance(b, TrueFalseBody):
         if b.answer:

@@ -63,20 +63,23 @@ from events.training import (
 
 __all__ = ["STRATEGIES", "envelopes", "payloads"]
 
-text = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() == s and s != "")
+# Any Unicode text the catalog accepts: no NUL (Postgres cannot store it) and no
+# surrogates (hypothesis leaves those out already); see events/text.py.
+chars = st.characters(codec="utf-8", exclude_characters="\x00")
+text = st.text(chars, min_size=1, max_size=40).filter(lambda s: s.strip() == s and s != "")
 ident = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=30)
 unit = st.floats(min_value=0, max_value=1, allow_nan=False)
 aware = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
 )
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(chars, max_size=20),
     lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(chars, max_size=8), inner, max_size=3)
     ),
     max_leaves=8,
 )
-json_objects = st.dictionaries(st.text(max_size=8), json_values, max_size=4)
+json_objects = st.dictionaries(st.text(chars, max_size=8), json_values, max_size=4)
 
 usage = st.none() | st.builds(
     GenerationUsage,
@@ -97,8 +100,8 @@ answers = st.builds(
     question_kind=st.sampled_from(QuestionKind),
     correct=st.booleans(),
     response_time_ms=st.integers(0, 3_600_000),
-    answer_given=st.text(max_size=200),
-    expected_answer=st.none() | st.text(max_size=50),
+    answer_given=st.text(chars, max_size=200),
+    expected_answer=st.none() | st.text(chars, max_size=50),
     answer_concept_id=st.none() | st.uuids(),
 )
 
@@ -111,7 +114,7 @@ diagnoses = st.builds(
     answer_event_id=st.uuids(),
     fail_mode=st.sampled_from(FailMode),
     confidence=unit,
-    rationale=st.text(max_size=100),
+    rationale=st.text(chars, max_size=100),
     evidence=st.builds(
         DiagnosisEvidence,
         rule=ident,
@@ -204,7 +207,7 @@ def candidate_scores(draw: Any) -> Any:
         self_review=draw(
             st.none() | st.builds(SelfReview, clarity=unit, age_fit=unit, correctness=unit)
         ),
-        issues=draw(st.lists(st.text(max_size=30), max_size=3)),
+        issues=draw(st.lists(st.text(chars, max_size=30), max_size=3)),
         approach=draw(st.sampled_from(PedagogicalApproach)),
         temperature=draw(st.floats(0, 2, allow_nan=False)),
         seed=draw(st.integers(-(2**31), 2**31)),
@@ -234,7 +237,9 @@ slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)
 def facts(draw: Any) -> Fact:
     value = draw(text.filter(lambda v: len(v) <= 60))
     return Fact(
-        attribute=draw(text), value=value, statement=f"{draw(st.text(max_size=20))}{value}."
+        attribute=draw(text),
+        value=value,
+        statement=f"{draw(st.text(chars, max_size=20))}{value}.",
     )
 
 
@@ -283,7 +288,7 @@ planned = st.builds(
     atom_id=st.uuids(),
     atom_type=st.sampled_from([t.value for t in AtomType]),
     source=st.sampled_from(["existing", "jit"]),
-    front=st.text(max_size=100),
+    front=st.text(chars, max_size=100),
 )
 contexts = st.builds(
     RemediationContext,
@@ -322,7 +327,7 @@ def generated(draw: Any) -> AtomsGenerated:
         atoms=draw(st.lists(atoms, max_size=4)),
         from_cache=draw(st.booleans()),
         generation_time_ms=draw(st.integers(0, 10**6)),
-        errors=draw(st.lists(st.text(max_size=50), max_size=2)),
+        errors=draw(st.lists(st.text(chars, max_size=50), max_size=2)),
         usage=draw(st.lists(usage.filter(bool), max_size=2)),
         remediation=draw(st.none() | contexts),
     )
@@ -343,8 +348,8 @@ plans = st.builds(
     from_cache=st.booleans(),
     suggest_break=st.booleans(),
     practice_only=st.booleans(),
-    note=st.text(max_size=100),
-    errors=st.lists(st.text(max_size=50), max_size=2),
+    note=st.text(chars, max_size=100),
+    errors=st.lists(st.text(chars, max_size=50), max_size=2),
 )
 
 deadlines = st.builds(

@@ -541,12 +541,10 @@ def test_safe_isolation_proves_the_tester_before_and_after_testing_dead() -> Non
 
 
 def test_rules_atoms_made_from_the_pack_are_answerable_right_and_read_as_english() -> None:
-    """Cloze, mcq, true/false, compare and sequence items built from these facts pass the
-    same checks as the CCNA pack's. Flashcards are left out: the definition flashcard
-    carries the definition as its source basis, which Atom caps at 300 characters while
-    packs allow 600 (reported; this pack's definitions are longer on purpose)."""
+    """Every kind of rules atom built from these facts passes the same checks as the CCNA
+    pack's (the definition flashcard carries a definition of up to 600 characters)."""
     by_id = {c.concept_id: c for c in pack().concepts}
-    types = tuple(t for t in AtomType if t is not AtomType.FLASHCARD)
+    types = tuple(AtomType)
     checked = 0
     for c in pack().concepts:
         siblings = tuple(by_id[s] for s in c.siblings)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from events.questions import template_problems
 from services.content.pack import PackError, concept_uuid, load_pack
 from tests.support.jit import PACK
 
@@ -128,3 +129,90 @@ def test_each_kind_of_mistake_names_file_line_and_field(
 def test_a_directory_without_pack_yaml_is_refused(tmp_path: Path) -> None:
     found = problems_of(tmp_path, {"routing.yaml": ROUTING})
     assert found == [f"{tmp_path / 'mini'}: no pack.yaml in this directory"]
+
+
+ASKED = """\
+cluster:
+  slug: routing
+  name: Routing
+concepts:
+  - slug: dai
+    name: Dynamic ARP Inspection
+    facts:
+      - attribute: attack mitigated
+        question: "Which attack does {concept} mitigate?"
+        value: ARP spoofing
+        statement: Dynamic ARP Inspection mitigates ARP spoofing.
+      - attribute: enable command
+        value: ip arp inspection vlan
+        statement: Dynamic ARP Inspection is enabled with ip arp inspection vlan.
+"""
+
+
+def test_a_fact_may_give_its_question_and_the_old_format_stays_valid(tmp_path: Path) -> None:
+    pack = load_pack(write(tmp_path, {"pack.yaml": META, "routing.yaml": ASKED}))
+    (dai,) = pack.concepts
+    attack, enable = dai.facts
+    assert attack.question == "Which attack does {concept} mitigate?"
+    assert attack.asked() == attack.question
+    assert enable.question is None  # a plain noun: the default reads right
+    assert enable.asked() == "What is the enable command of {concept}?"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        (
+            "What is the attack mitigated of {concept}?",
+            "mini/routing.yaml:9: concepts[0].facts[0].question: 'the attack mitigated of "
+            "<concept>': 'of <concept>' after the past participle 'mitigated'",
+        ),
+        (
+            "What is the effect on the port of {concept}?",
+            "mini/routing.yaml:9: concepts[0].facts[0].question: 'the effect on the port of "
+            "<concept>': 'of <concept>' would belong to what follows 'on', not to 'effect'",
+        ),
+        (
+            "Which attack does it mitigate?",
+            "mini/routing.yaml:9: concepts[0].facts[0].question: must name the concept once, "
+            "as {concept}",
+        ),
+        (
+            "Which attack does {concept} mitigate",
+            "mini/routing.yaml:9: concepts[0].facts[0].question: must end with a question mark",
+        ),
+    ],
+)
+def test_a_question_that_does_not_read_is_named(
+    tmp_path: Path, question: str, expected: str
+) -> None:
+    text = ASKED.replace('"Which attack does {concept} mitigate?"', f'"{question}"')
+    found = problems_of(tmp_path, {"pack.yaml": META, "routing.yaml": text})
+    assert found == [expected]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "fault"),
+    [
+        ("attack mitigated", "after the past participle 'mitigated'"),
+        ("role of a DHCPv6 server", "a second 'of' (X of Y of Z)"),
+        ("effect on the port", "would belong to what follows 'on'"),
+        ("matches on", "after the preposition 'on'"),
+        ("how the phone learns the VLAN ID", "a clause after 'the'"),
+    ],
+)
+def test_a_fact_whose_default_question_does_not_read_must_give_one(
+    tmp_path: Path, attribute: str, fault: str
+) -> None:
+    text = ASKED.replace('        question: "Which attack does {concept} mitigate?"\n', "")
+    text = text.replace("attribute: attack mitigated", f"attribute: {attribute}")
+    found = problems_of(tmp_path, {"pack.yaml": META, "routing.yaml": text})
+    (problem,) = found
+    assert problem.startswith("mini/routing.yaml:8: concepts[0].facts[0].question: needed: ")
+    assert "Dynamic ARP Inspection" in problem and fault in problem
+
+
+def test_every_fact_of_the_shipped_pack_is_asked_in_english() -> None:
+    for concept in load_pack(PACK).concepts:
+        for fact in concept.facts:
+            assert template_problems(fact.asked()) == [], (concept.slug, fact.attribute)

@@ -15,13 +15,16 @@ from events.content import (
     CompareBody,
     ConceptImported,
     ContentType,
+    Fact,
     McqBody,
     NumericBody,
     OrderingBody,
     TrueFalseBody,
 )
-from services.jit.rules import AtomTask, make_atoms
+from events.questions import sentence_problems
+from services.jit.rules import AtomTask, ask, make_atoms
 from services.jit.verify import problems
+from tests.support.content import OSPF
 from tests.support.jit import ccna
 
 pytestmark = pytest.mark.unit
@@ -68,7 +71,8 @@ def test_each_type_is_made_from_the_right_source() -> None:
             if isinstance(b, ClozeBody):  # a real key term is blanked
                 assert b.answer in values.values() and b.answer not in b.text
             elif isinstance(b, McqBody):  # distractors are siblings' values
-                attribute = next(a for a in values if f"the {a} of" in b.stem)
+                fact = next(f for f in concept.facts if ask(f, concept) == b.stem)
+                attribute = fact.attribute
                 assert b.options[b.answer_index] == values[attribute]
                 for i, option in enumerate(b.options):
                     if i != b.answer_index:
@@ -136,3 +140,93 @@ def test_repeated_requests_make_different_atoms() -> None:
         )
     )
     assert first and again and {a.variant for a in first}.isdisjoint(a.variant for a in again)
+
+
+def test_every_question_reads_as_english() -> None:
+    """Issue 10, finding 7: no "What is the attack mitigated of Dynamic ARP Inspection?",
+    "What is the role of a DHCPv6 server of SLAAC?" or "What is the effect on the port
+    of Root Guard?"; the check content packs apply to their questions, over every atom."""
+    checked, bad = 0, []
+    for concept, siblings, atoms in everything():
+        names = [concept.name, *(s.name for s in siblings)]
+        for atom in atoms:
+            found = sentence_problems(atom.front, names)
+            if found:
+                bad.append((concept.slug, atom.variant, atom.front, found))
+            checked += 1
+    assert bad == []
+    assert checked > 1000
+
+
+def test_the_issues_examples_are_asked_naturally() -> None:
+    by_slug = {c.slug: (c, s) for c, s, _ in everything()}
+    fronts = {
+        (slug, a.variant): a.front
+        for slug in ("dynamic-arp-inspection", "slaac", "root-guard")
+        for a in next(atoms for c, _, atoms in everything() if c.slug == slug)
+    }
+    assert fronts[("dynamic-arp-inspection", "flashcard:attack mitigated")] == (
+        "Which attack does Dynamic ARP Inspection mitigate?"
+    )
+    assert fronts[("slaac", "flashcard:role of a DHCPv6 server")] == (
+        "What role does a DHCPv6 server play in SLAAC?"
+    )
+    assert fronts[("root-guard", "flashcard:effect on the port")] == (
+        "What does Root Guard do to the port?"
+    )
+    # a plain noun keeps the default, and a comparison asks the same question twice
+    ospf, siblings = by_slug["ospf"]
+    ad = next(f for f in ospf.facts if f.attribute == "administrative distance")
+    assert ask(ad, ospf) == "What is the administrative distance of OSPF?"
+    (compare,) = make_atoms(AtomTask(ospf, siblings, ContentType.PRACTICE, (AtomType.COMPARE,), 1))
+    assert isinstance(compare.body, CompareBody)
+    assert compare.body.prompt.endswith(f"? And {compare.body.items[1].concept}?")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "fault"),
+    [
+        ("What is the attack mitigated of Dynamic ARP Inspection?", "past participle"),
+        ("What is the role of a DHCPv6 server of SLAAC?", "second 'of'"),
+        ("What is the effect on the port of Root Guard?", "follows 'on'"),
+        ("What is the backward compatible with of OSPF?", "preposition 'with'"),
+        ("What is the how a floating static route is made of OSPF?", "clause"),
+        ("What is the command that disables DTP of OSPF?", "end the clause"),
+        ("What is the port states of OSPF?", "plural"),
+        ("What is the between routing sources of OSPF?", "right after 'the'"),
+        ("Which is the the metric of OSPF?", "repeated"),
+    ],
+)
+def test_the_check_names_each_fault(sentence: str, fault: str) -> None:
+    found = sentence_problems(sentence, ["Dynamic ARP Inspection", "SLAAC", "Root Guard", "OSPF"])
+    assert any(fault in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "What is the administrative distance of OSPF?",
+        "What are the port roles of OSPF?",
+        "Which attack does OSPF mitigate?",
+        "In OSPF, what is the network address of 192.168.1.77/26?",
+        "What is the inside global address of OSPF?",
+        "How is a floating OSPF made?",
+        "The administrative distance of OSPF is 110.",
+    ],
+)
+def test_the_check_passes_natural_questions(sentence: str) -> None:
+    assert sentence_problems(sentence, ["OSPF"]) == []
+
+
+def test_facts_imported_without_a_question_are_still_asked_readably() -> None:
+    """A concept-imported event from before packs had to give questions keeps working."""
+    fact = Fact(
+        attribute="attack mitigated",
+        value="route spoofing",
+        statement="OSPF authentication prevents route spoofing.",
+    )
+    concept = OSPF.model_copy(update={"facts": [*OSPF.facts, fact]})
+    atoms = make_atoms(AtomTask(concept, (), ContentType.PRACTICE, (AtomType.FLASHCARD,), 10))
+    front = next(a.front for a in atoms if a.variant == "flashcard:attack mitigated")
+    assert front == "For OSPF, what is the attack mitigated?"
+    assert all(problems(a, concept) == [] for a in atoms)

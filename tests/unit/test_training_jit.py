@@ -172,7 +172,7 @@ adjustments = st.builds(
     st.dictionaries(
         st.sampled_from(["leg-curl", "other"]), st.sampled_from(["skip", "reduce", "normal"])
     ),
-    st.lists(st.text(max_size=200), max_size=5),
+    st.lists(st.text(st.characters(exclude_characters="\x00"), max_size=200), max_size=5),
     st.sampled_from(["high", "medium", "low"]),
 )
 inputs = st.builds(
