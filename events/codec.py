@@ -37,7 +37,8 @@ class EncodedEvent:
 
 
 def encode(envelope: Envelope) -> EncodedEvent:
-    value = orjson.dumps(envelope.model_dump(mode="python"))
+    # Enum-keyed dicts (a lesson report's categories) serialise by their value.
+    value = orjson.dumps(envelope.model_dump(mode="python"), option=orjson.OPT_NON_STR_KEYS)
     return EncodedEvent(
         key=envelope.key.encode(),
         value=value,

@@ -6,7 +6,7 @@ reads right for a plain noun ("the administrative distance of OSPF") and wrong
 for a relational attribute: "the attack mitigated of Dynamic ARP Inspection",
 "the role of a DHCPv6 server of SLAAC", "the effect on the port of Root Guard".
 ``phrasing_problems`` names those faults; content packs refuse a fact whose
-question has one, and every atom is checked for them (``services.jit.verify``).
+question has one, and every atom is checked for them (``services.remediation.verify``).
 The check is a heuristic over the phrase that "of {concept}" follows, aimed at
 exactly those faults, not a grammar of English.
 """

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import BigInteger, Column, Integer, String, Table, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events import Envelope, TopicNames
+from events import CATALOG, Envelope, Payload, TopicNames
 from projections.db import METADATA
 from services.bus.consumer import Delivery
 
@@ -18,7 +19,9 @@ __all__ = [
     "CHECKPOINTS",
     "Applied",
     "Checkpoint",
+    "EventProjection",
     "Projection",
+    "insert_ignore",
     "load_checkpoints",
     "save_checkpoints",
 ]
@@ -99,6 +102,45 @@ class Projection(Protocol):
     def wants(self, event_type: str | None) -> bool: ...
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None: ...
+
+
+class EventProjection(ABC):
+    """The common header of a projection that folds decoded events.
+
+    A subclass names itself, its tables and the event classes it folds
+    (``consumes``); its topics and the types it wants follow from those.
+    """
+
+    name: ClassVar[str]
+    tables: ClassVar[tuple[Table, ...]]
+    consumes: ClassVar[tuple[type[Payload], ...]]
+    decodes: ClassVar[bool] = True
+    volatile_columns: ClassVar[frozenset[str]] = frozenset()
+    # True when no row depends on events of two partitions (rebuilds may then
+    # fold partitions in parallel); every projection keyed by its aggregate is.
+    partition_local: ClassVar[bool] = True
+
+    @property
+    def consumed_types(self) -> frozenset[str]:
+        return frozenset(c.event_type for c in self.consumes)
+
+    def topics(self, names: TopicNames) -> list[str]:
+        contexts = {CATALOG.spec(t).context for t in self.consumed_types}
+        return sorted(names.domain(c) for c in contexts if c is not None)
+
+    def wants(self, event_type: str | None) -> bool:
+        return event_type in self.consumed_types
+
+    @abstractmethod
+    async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None: ...
+
+
+async def insert_ignore(
+    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert rows; a row whose key is already there (a redelivered event) changes nothing."""
+    if rows:
+        await conn.execute(insert(table).values(list(rows)).on_conflict_do_nothing())
 
 
 async def load_checkpoints(

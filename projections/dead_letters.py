@@ -1,4 +1,11 @@
-"""Dead letters read model: what could not be processed, by whom, why, and its bytes."""
+"""Dead letters read model: what could not be processed, by whom, why, and its bytes.
+
+A dead-letter topic also holds replay markers (``services.runtime.dlq_replay``):
+each is folded into ``dead_letter_replays``, keyed by the replayed original's
+coordinates, and a dead letter's ``replayed_at`` is read through that table.
+Markers and dead letters may therefore arrive in any order (a parallel
+rebuild), and a rebuild restores every mark from the log.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -23,8 +31,9 @@ from events import TopicNames, header
 from projections.base import Applied
 from projections.db import METADATA
 from services.runtime.dead_letters import read_dead_letter
+from services.runtime.dlq_replay import read_marker
 
-__all__ = ["DEAD_LETTERS", "DeadLettersProjection"]
+__all__ = ["DEAD_LETTERS", "DEAD_LETTER_REPLAYS", "DeadLettersProjection"]
 
 DEAD_LETTERS = Table(
     "dead_letters",
@@ -46,11 +55,26 @@ DEAD_LETTERS = Table(
     UniqueConstraint("agent", "source_topic", "source_partition", "source_offset"),
 )
 
+# One row per replay marker (keyed by the marker's own coordinates).
+DEAD_LETTER_REPLAYS = Table(
+    "dead_letter_replays",
+    METADATA,
+    Column("dlq_topic", String(255), primary_key=True),
+    Column("dlq_partition", Integer, primary_key=True),
+    Column("dlq_offset", BigInteger, primary_key=True),
+    Column("source_topic", String(255), nullable=False),
+    Column("source_partition", Integer, nullable=False),
+    Column("source_offset", BigInteger, nullable=False),
+    Column("replayed_at", DateTime(timezone=True), nullable=False),
+    Column("replayed_by", String(100), nullable=False),
+    Index("dead_letter_replays_source", "source_topic", "source_partition", "source_offset"),
+)
+
 
 class DeadLettersProjection:
     name = "dead_letters"
     decodes = False
-    tables = (DEAD_LETTERS,)
+    tables = (DEAD_LETTERS, DEAD_LETTER_REPLAYS)
     volatile_columns: frozenset[str] = frozenset()
     partition_local = True  # a failure is reported on one partition
 
@@ -61,11 +85,24 @@ class DeadLettersProjection:
         return True
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
-        rows = []
+        rows, replays = [], []
         for item in batch:
             d = item.delivery
             where = {"dlq_topic": d.topic, "dlq_partition": d.partition, "dlq_offset": d.offset}
             try:
+                marker = read_marker(d)
+                if marker is not None:
+                    replays.append(
+                        where
+                        | {
+                            "source_topic": marker.source.topic,
+                            "source_partition": marker.source.partition,
+                            "source_offset": marker.source.offset,
+                            "replayed_at": marker.replayed_at,
+                            "replayed_by": marker.replayed_by[:100],
+                        }
+                    )
+                    continue
                 info = read_dead_letter(d)
             except ValueError as exc:
                 # Not written by our runtime. Keep it here rather than dead-lettering
@@ -103,3 +140,5 @@ class DeadLettersProjection:
             )
         if rows:
             await conn.execute(insert(DEAD_LETTERS).on_conflict_do_nothing(), rows)
+        if replays:
+            await conn.execute(insert(DEAD_LETTER_REPLAYS).on_conflict_do_nothing(), replays)

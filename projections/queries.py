@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.base import CHECKPOINTS
 from projections.content import CONCEPTS, LEARNING_ATOMS
-from projections.dead_letters import DEAD_LETTERS
+from projections.dead_letters import DEAD_LETTER_REPLAYS, DEAD_LETTERS
 from projections.learning import ATTEMPTS, DIAGNOSES, LEARNER_CONCEPTS
 from projections.remediation import REMEDIATION_PLANS
 from projections.usage import GENERATION_USAGE
@@ -91,6 +91,7 @@ class DeadLetterView(BaseModel):
     event_type: str | None
     failed_at: datetime
     original: str  # the original bytes, decoded leniently for display
+    replayed_at: datetime | None = None  # when its original was republished (`nls dlq replay`)
 
 
 class UsageStatsView(BaseModel):
@@ -176,18 +177,46 @@ async def standing_of(conn: AsyncConnection, learner_id: str) -> list[ConceptSta
 
 
 async def dead_letters(
-    conn: AsyncConnection, *, limit: int = 50, offset: int = 0
+    conn: AsyncConnection,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    agent: str | None = None,
+    kind: str | None = None,
+    replayed: bool | None = None,
 ) -> list[DeadLetterView]:
-    c = DEAD_LETTERS.c
-    stmt = (
-        select(DEAD_LETTERS)
-        .order_by(c.failed_at.desc(), c.dlq_topic, c.dlq_offset)
-        .limit(limit)
-        .offset(offset)
+    """Dead letters, newest first; ``replayed`` selects replayed (True) or pending (False)."""
+    c, r = DEAD_LETTERS.c, DEAD_LETTER_REPLAYS.c
+    # A replay marks the original, so every dead letter of it (one per failing reader).
+    replays = (
+        select(
+            r.source_topic,
+            r.source_partition,
+            r.source_offset,
+            func.min(r.replayed_at).label("replayed_at"),
+        )
+        .group_by(r.source_topic, r.source_partition, r.source_offset)
+        .subquery()
     )
+    joined = DEAD_LETTERS.outerjoin(
+        replays,
+        (replays.c.source_topic == c.source_topic)
+        & (replays.c.source_partition == c.source_partition)
+        & (replays.c.source_offset == c.source_offset),
+    )
+    stmt = select(DEAD_LETTERS, replays.c.replayed_at).select_from(joined)
+    if agent is not None:
+        stmt = stmt.where(c.agent == agent)
+    if kind is not None:
+        stmt = stmt.where(c.kind == kind)
+    if replayed is not None:
+        has = replays.c.replayed_at.is_not(None)
+        stmt = stmt.where(has if replayed else ~has)
+    order = (c.failed_at.desc(), c.dlq_topic, c.dlq_partition, c.dlq_offset)
+    stmt = stmt.order_by(*order).limit(limit).offset(offset)
     rows = []
-    for r in await conn.execute(stmt):
-        data = dict(r._mapping)
+    for row in await conn.execute(stmt):
+        data = dict(row._mapping)
         data["original"] = bytes(data["original"]).decode("utf-8", errors="replace")
         rows.append(DeadLetterView.model_validate(data))
     return rows

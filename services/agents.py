@@ -69,9 +69,9 @@ async def run_projector(
 
 async def run_remediation(settings: Settings, stop: asyncio.Event) -> None:
     from projections.db import make_engine
-    from services.jit.agents import RemediationRouter
-    from services.jit.settings import JitSettings
-    from services.jit.store import PostgresContentStore
+    from services.remediation.agents import RemediationRouter
+    from services.remediation.settings import JitSettings
+    from services.remediation.store import PostgresContentStore
 
     await ensure_topics(settings)
     engine = make_engine(settings, read_only=True)
@@ -97,10 +97,10 @@ def jit_generator(settings: Settings) -> Any:
     """The JIT generator (faust, content topic) with a read-only store and the gateway."""
     from projections.db import make_engine
     from services.generation import build_gateway
-    from services.jit.agents import JitGenerator
-    from services.jit.service import JITGenerationService
-    from services.jit.settings import JitSettings
-    from services.jit.store import PostgresContentStore
+    from services.remediation.agents import JitGenerator
+    from services.remediation.service import JITGenerationService
+    from services.remediation.settings import JitSettings
+    from services.remediation.store import PostgresContentStore
 
     jit = JitSettings()
     service = JITGenerationService(
@@ -175,8 +175,8 @@ def build_drill_series_app(settings: Settings) -> Any:
 def build_training_app(settings: Settings) -> Any:
     from services.generation import build_gateway
     from services.runtime.faust_app import build_app
-    from services.training.agent import TrainingJit
-    from services.training.settings import TrainingSettings
+    from services.strength.agent import TrainingJit
+    from services.strength.settings import TrainingSettings
 
     handler = TrainingJit(build_gateway(), strategy=TrainingSettings().training_jit_strategy)
     topic = settings.topics().domain(Context.TRAINING)

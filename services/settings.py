@@ -1,17 +1,63 @@
-"""Typed settings, read from the environment (prefix ``NLS_``) once, at the wiring point."""
+"""Typed settings, read from the environment (prefix ``NLS_``) once, at the wiring point.
+
+One ``Settings`` holds everything: the platform's own fields, the generation
+gateway's (``generation``), and each family's section (``section(cls)``): a
+family declares its settings class in its own package, with the environment
+names its seed uses (``USE_CANDIDATES``, ``ENABLE_BATCH_DRILL_GENERATION``),
+and reads it through the one ``Settings`` it is given, so values set in code
+(tests, benchmarks) reach it and ``child_env`` hands them to child processes.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr
+import orjson
+from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.topics import TopicNames
+from services.generation.settings import GenerationSettings
 
-__all__ = ["STACK_ENV", "Settings", "get_settings"]
+__all__ = ["STACK_ENV", "Settings", "env_of", "get_settings"]
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def _env_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float | Path):
+        return str(value)
+    return orjson.dumps(value, default=str).decode()
+
+
+def env_of(model: BaseModel, *, only_set: bool = False) -> dict[str, str]:
+    """The environment variables that make a settings class read ``model``'s values."""
+    prefix = str(model.model_config.get("env_prefix", ""))
+    out: dict[str, str] = {}
+    for name, info in type(model).model_fields.items():
+        if only_set and name not in model.model_fields_set:
+            continue
+        if isinstance(getattr(model, name), BaseModel):
+            continue
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            env = str(alias.choices[0])
+        elif isinstance(alias, str):
+            env = alias
+        else:
+            env = f"{prefix}{name}".upper()
+        value = _env_value(getattr(model, name))
+        if value is not None:
+            out[env] = value
+    return out
 
 
 class Settings(BaseSettings):
@@ -67,6 +113,37 @@ class Settings(BaseSettings):
 
     # embedded stack -------------------------------------------------------
     state_dir: str = Field(default=".nls", description="where the dev stack keeps its files")
+
+    # the generation gateway, and the families' sections ---------------------
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    sections: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="family settings given in code, by settings class name; "
+        "the environment gives the rest",
+    )
+    _sections: dict[type[BaseSettings], BaseSettings] = PrivateAttr(default_factory=dict)
+
+    def section(self, cls: type[S]) -> S:
+        """A family's settings: its environment, overridden by ``sections[cls.__name__]``."""
+        found = self._sections.get(cls)
+        if found is None:
+            found = self._sections[cls] = cls(**self.sections.get(cls.__name__, {}))
+        return found  # type: ignore[return-value]
+
+    def with_section(self, cls: type[BaseSettings], **values: Any) -> Settings:
+        """A copy whose section ``cls`` has ``values`` on top of what it had."""
+        merged = {**self.sections, cls.__name__: {**self.sections.get(cls.__name__, {}), **values}}
+        return self.model_copy(update={"sections": merged})
+
+    def child_env(self) -> dict[str, str]:
+        """The environment that gives a child process (a worker, the API) these settings.
+
+        Children also inherit the parent's environment, which carries whatever
+        came from it; this adds what was set in code.
+        """
+        env = env_of(self)  # sections travel as NLS_SECTIONS, JSON
+        env.update(env_of(self.generation, only_set=True))
+        return env
 
     def topics(self) -> TopicNames:
         return TopicNames(self.topic_prefix)

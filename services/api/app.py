@@ -1,7 +1,8 @@
 """The HTTP API: publish events, read the read models, health and metrics.
 
 ``create_app`` is the wiring point; clients are opened in the lifespan and
-closed after it. Reads use a read-only database engine.
+closed after it. Reads use a read-only database engine. Every error answers
+one JSON model (``services.api.errors``), declared on every operation.
 """
 
 from __future__ import annotations
@@ -9,22 +10,39 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import ProgrammingError
 
-from events import CATALOG, Envelope, InvalidEvent, UnknownEventType
+from events import CATALOG, Envelope, InvalidEvent, UndecodableEvent, UnknownEventType
+from events.codec import loads
 from projections import queries
 from projections.db import make_engine
 from projections.registry import PROJECTIONS
 from services.api.auth import BearerAuth, bearer_scheme
-from services.api.deps import Conn, Limit, Offset, State
+from services.api.dead_letters import router as dead_letters_router
+from services.api.deps import (
+    Conn,
+    FamilyQuery,
+    Limit,
+    Offset,
+    PathId,
+    Since,
+    State,
+    database,
+)
+from services.api.docs import router as docs_router
+from services.api.errors import (
+    ERROR_RESPONSES,
+    ERROR_RESPONSES_JSON,
+    ApiError,
+    install_error_handlers,
+)
+from services.api.event_body import MAX_BATCH, describe_event_body, publishable
 from services.api.generators import router as generators_router
 from services.api.metrics import ScrapeData, render_metrics
 from services.bus.admin import ensure_topics
@@ -35,7 +53,7 @@ from services.settings import Settings
 
 __all__ = ["MAX_BATCH", "create_app"]
 
-MAX_BATCH = 1000
+EVENTS_PATH = "/v1/events"
 
 
 class Accepted(BaseModel):
@@ -59,9 +77,52 @@ def _event_errors(index: int | None, exc: InvalidEvent | UnknownEventType) -> li
     return [{"loc": [*prefix, "event_type"], "msg": exc.reason, "type": exc.kind, "index": index}]
 
 
+def _parse_events(body: bytes) -> list[Envelope]:
+    """The events of a request body, validated against the catalog: all of them, or a 422
+    naming each failing index and field."""
+    try:
+        raw = loads(body)  # a lone surrogate escape gets through, for validation to name
+    except UndecodableEvent as exc:
+        raise ApiError(
+            422,
+            "invalid_event",
+            [{"loc": ["body"], "msg": exc.reason, "type": "json_invalid"}],
+        ) from None
+    items, batch = (raw, True) if isinstance(raw, list) else ([raw], False)
+    if not items:
+        raise ApiError(
+            422, "invalid_event", [{"loc": ["body"], "msg": "empty batch", "type": "too_short"}]
+        )
+    if len(items) > MAX_BATCH:
+        raise ApiError(
+            422,
+            "invalid_event",
+            [{"loc": ["body"], "msg": f"at most {MAX_BATCH} events", "type": "too_long"}],
+        )
+    envelopes: list[Envelope] = []
+    errors: list[dict[str, Any]] = []
+    for i, item in enumerate(items):
+        index = i if batch else None
+        try:
+            envelope = CATALOG.validate(item, fill_defaults=True, source="api")
+        except (InvalidEvent, UnknownEventType) as exc:
+            errors.extend(_event_errors(index, exc))
+            continue
+        if not publishable(CATALOG.spec(envelope.event_type)):
+            loc: list[Any] = ["body", *([] if index is None else [index]), "event_type"]
+            msg = f"{envelope.event_type} is internal to the platform; it cannot be published"
+            errors.append({"loc": loc, "msg": msg, "type": "internal_event_type", "index": index})
+            continue
+        envelopes.append(envelope)
+    if errors:
+        raise ApiError(422, "invalid_event", errors)
+    return envelopes
+
+
 def create_app(settings: Settings, *, publisher: Publisher | None = None) -> FastAPI:
     token = settings.api_token.get_secret_value() if settings.api_token else ""
     state = State()
+    state.settings = settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,6 +134,9 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
         state.engine = make_engine(settings, read_only=True)
         state.reader = AIOKafkaConsumer(**consumer_config(settings, None))
         await state.reader.start()
+        # Let the consumer's background task start: aiokafka cannot stop a consumer
+        # whose task was cancelled before it first ran (a lifespan that ends at once).
+        await asyncio.sleep(0)
         state.reader_lock = asyncio.Lock()
         try:
             yield
@@ -85,15 +149,35 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
     app = FastAPI(
         title="nls",
         version="0.1.0",
-        description="Event-sourced AI content generation for learning apps.",
+        description=(
+            "Event-sourced AI content generation for learning apps. Every endpoint but "
+            "`/healthz` needs `Authorization: Bearer <NLS_API_TOKEN>`; every error is "
+            '`{"error": <code>, "detail": <text or field errors>}`.'
+        ),
         lifespan=lifespan,
+        docs_url=None,  # served by services.api.docs, from local assets
+        redoc_url=None,
     )
     app.state.nls = state
     app.add_middleware(BearerAuth, token=token)
-    secured = APIRouter(dependencies=[Depends(bearer_scheme)])
+    install_error_handlers(app)  # outermost: also catches what the middleware raises
+    secured = APIRouter(dependencies=[Depends(bearer_scheme)], responses=ERROR_RESPONSES)
 
-    @app.get("/healthz", response_model=Health, tags=["ops"])
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            describe_event_body(FastAPI.openapi(app), CATALOG, EVENTS_PATH)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get(
+        "/healthz",
+        response_model=Health,
+        tags=["ops"],
+        responses={503: {"model": Health, "description": "the broker or the database is down"}},
+    )
     async def healthz() -> Any:
+        """Open (no token): whether the broker and the database answer."""
         database = broker = False
         try:
             async with state.engine.connect() as conn:
@@ -114,7 +198,7 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
         )
 
     @secured.post(
-        "/v1/events",
+        EVENTS_PATH,
         status_code=202,
         response_model=Accepted,
         tags=["events"],
@@ -122,35 +206,12 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
         description=(
             "Each event is validated against the catalog (upcast if older). An invalid "
             "batch is rejected whole with 422 naming the event index and field; nothing "
-            "of it is published. `event_id`, `occurred_at`, `key`, `correlation_id` "
-            "and `source` may be omitted."
+            "of it is published. `event_id`, `event_version`, `occurred_at`, `key`, "
+            "`correlation_id` and `source` may be omitted."
         ),
-        responses={422: {"description": "invalid event; `detail` names index and field"}},
     )
     async def publish_events(request: Request) -> Any:
-        try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError as exc:
-            raise HTTPException(
-                422, [{"loc": ["body"], "msg": f"not JSON: {exc}", "type": "json_invalid"}]
-            ) from None
-        items, batch = (body, True) if isinstance(body, list) else ([body], False)
-        if not items:
-            raise HTTPException(422, [{"loc": ["body"], "msg": "empty batch", "type": "too_short"}])
-        if len(items) > MAX_BATCH:
-            raise HTTPException(
-                422,
-                [{"loc": ["body"], "msg": f"at most {MAX_BATCH} events", "type": "too_long"}],
-            )
-        envelopes: list[Envelope] = []
-        errors: list[dict[str, Any]] = []
-        for i, raw in enumerate(items):
-            try:
-                envelopes.append(CATALOG.validate(raw, fill_defaults=True, source="api"))
-            except (InvalidEvent, UnknownEventType) as exc:
-                errors.extend(_event_errors(i if batch else None, exc))
-        if errors:
-            raise HTTPException(422, errors)
+        envelopes = _parse_events(await request.body())
         await state.publisher.publish(envelopes)
         return Accepted(accepted=len(envelopes), event_ids=[str(e.event_id) for e in envelopes])
 
@@ -160,7 +221,7 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
         tags=["learning"],
     )
     async def learner_diagnoses(
-        learner_id: str, conn: Conn, limit: Limit = 50, offset: Offset = 0
+        learner_id: PathId, conn: Conn, limit: Limit = 50, offset: Offset = 0
     ) -> Any:
         return await queries.diagnoses_of(conn, learner_id, limit=limit, offset=offset)
 
@@ -170,7 +231,7 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
         tags=["learning"],
     )
     async def learner_attempts(
-        learner_id: str, conn: Conn, limit: Limit = 50, offset: Offset = 0
+        learner_id: PathId, conn: Conn, limit: Limit = 50, offset: Offset = 0
     ) -> Any:
         return await queries.attempts_of(conn, learner_id, limit=limit, offset=offset)
 
@@ -179,24 +240,18 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
         response_model=list[queries.ConceptStandingView],
         tags=["learning"],
     )
-    async def learner_concepts(learner_id: str, conn: Conn) -> Any:
+    async def learner_concepts(learner_id: PathId, conn: Conn) -> Any:
         return await queries.standing_of(conn, learner_id)
 
-    @secured.get("/v1/dead-letters", response_model=list[queries.DeadLetterView], tags=["ops"])
-    async def list_dead_letters(conn: Conn, limit: Limit = 50, offset: Offset = 0) -> Any:
-        return await queries.dead_letters(conn, limit=limit, offset=offset)
-
     @secured.get("/v1/stats/usage", response_model=list[queries.UsageStatsView], tags=["ops"])
-    async def usage_stats(
-        conn: Conn, family: str | None = None, since: datetime | None = None
-    ) -> Any:
+    async def usage_stats(conn: Conn, family: FamilyQuery = None, since: Since = None) -> Any:
         """Generation calls, tokens, cost, latency and fallback rate by family, strategy,
         provider."""
         return await queries.usage_stats(conn, family=family, since=since)
 
     async def scrape() -> ScrapeData:
         names = settings.topics()
-        async with state.engine.connect() as conn:
+        async with database(state.engine) as conn:
             try:
                 cps = await queries.checkpoints(conn)
             except ProgrammingError:
@@ -224,10 +279,25 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
                 dlq[tp.topic] = dlq.get(tp.topic, 0) + end
         return ScrapeData(lag=lag, position=cps, dead_letters=dlq)
 
-    @secured.get("/metrics", tags=["ops"], response_class=Response)
-    async def metrics() -> Response:
-        return Response(render_metrics(await scrape()), media_type="text/plain; version=0.0.4")
+    @secured.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=PlainTextResponse,
+        responses={
+            **ERROR_RESPONSES_JSON,
+            200: {
+                "description": "Prometheus text exposition format",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+        },
+    )
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(
+            render_metrics(await scrape()), media_type="text/plain; version=0.0.4"
+        )
 
+    secured.include_router(dead_letters_router)
     app.include_router(secured)
     app.include_router(generators_router, dependencies=[Depends(bearer_scheme)])
+    app.include_router(docs_router)
     return app

@@ -1,4 +1,4 @@
-"""Bearer-token authentication for every endpoint but ``/healthz``."""
+"""Bearer-token authentication for every endpoint but ``/healthz`` and the docs page."""
 
 from __future__ import annotations
 
@@ -6,21 +6,29 @@ import secrets
 
 from fastapi.security import HTTPBearer
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["OPEN_PATHS", "BearerAuth", "bearer_scheme"]
+from services.api.docs import DOCS_PATH, STATIC_PREFIX
+from services.api.errors import error_response
 
-OPEN_PATHS = frozenset({"/healthz"})
+__all__ = ["OPEN_PATHS", "BearerAuth", "bearer_scheme", "is_open"]
+
+# The docs page and its assets hold no data; the page asks for the token and
+# fetches /openapi.json with it.
+OPEN_PATHS = frozenset({"/healthz", DOCS_PATH})
 
 # Declares the scheme in the OpenAPI document; ``BearerAuth`` enforces it.
 bearer_scheme = HTTPBearer(auto_error=False, description="NLS_API_TOKEN")
 
 
+def is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(STATIC_PREFIX)
+
+
 class BearerAuth:
     """ASGI middleware: a request without the right token gets 401 before any route runs.
 
-    It guards the OpenAPI document and docs too, which route dependencies would not.
+    It guards the OpenAPI document too, which route dependencies would not.
     """
 
     def __init__(self, app: ASGIApp, token: str) -> None:
@@ -30,16 +38,13 @@ class BearerAuth:
         self._expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        given = request.headers.get("authorization", "").encode()
+        given = Request(scope).headers.get("authorization", "").encode()
         if not secrets.compare_digest(given, self._expected):
-            response: Response = JSONResponse(
-                {"detail": "missing or invalid bearer token"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
+            response = error_response(
+                401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
             )
             await response(scope, receive, send)
             return

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
 from events import Envelope
@@ -19,19 +19,25 @@ from events.content import AtomGenerationRequested, ContentType, GenerationTrigg
 from projections import queries
 from projections.drills import SeriesView, series_of
 from projections.training import TRAINING_SESSIONS
-from services.api.deps import Conn, Pub
-from services.jit.mapping import MAX_PROACTIVE_CONCEPTS, PROACTIVE_TARGET
+from services.api.deps import ID_PATTERN, Conn, IdQuery, PathId, Pub, identifier
+from services.api.errors import ERROR_RESPONSES
+from services.remediation.mapping import MAX_PROACTIVE_CONCEPTS, PROACTIVE_TARGET
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["content"])
+router = APIRouter(tags=["content"], responses=ERROR_RESPONSES)
 
 
 class GenerateRequest(BaseModel):
     count: int = Field(default=3, ge=1, le=20)
     content_type: ContentType = ContentType.PRACTICE
-    learner_id: str | None = Field(default=None, min_length=1, max_length=128)
+    learner_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=ID_PATTERN)
     strategy: str | None = Field(default=None, pattern="^(rules|llm|auto)$")
+
+    @field_validator("learner_id")
+    @classmethod
+    def _stored_as_the_catalog_does(cls, value: str | None) -> str | None:
+        return None if value is None else identifier(value)
 
 
 class ProactiveRequest(BaseModel):
@@ -86,7 +92,7 @@ async def request_generation(
     "/v1/learners/{learner_id}/proactive", status_code=202, response_model=ProactiveAccepted
 )
 async def proactive_generation(
-    learner_id: str, body: ProactiveRequest, conn: Conn, publisher: Pub
+    learner_id: PathId, body: ProactiveRequest, conn: Conn, publisher: Pub
 ) -> Any:
     """Top up to 3 atoms each of the learner's next concepts (at most 3 concepts)."""
     requested, skipped, events = [], [], []
@@ -114,7 +120,7 @@ async def concept_atoms(concept_id: uuid.UUID, conn: Conn) -> Any:
 
 
 @router.get("/v1/learners/{learner_id}/remediation", response_model=list[queries.PlanView])
-async def remediation_plans(learner_id: str, conn: Conn, question_id: str | None = None) -> Any:
+async def remediation_plans(learner_id: PathId, conn: Conn, question_id: IdQuery = None) -> Any:
     """The learner's remediation plans, newest first (one per diagnosed wrong answer)."""
     return await queries.plans_of(conn, learner_id, question_id=question_id)
 
@@ -144,7 +150,7 @@ class TrainingSessionView(BaseModel):
 @router.get(
     "/v1/training-sessions/{session_id}", response_model=TrainingSessionView, tags=["training"]
 )
-async def training_session(session_id: str, conn: Conn) -> Any:
+async def training_session(session_id: PathId, conn: Conn) -> Any:
     """A session as adjusted just in time: sets x reps @ kg, why, and by which strategy."""
     row = (
         await conn.execute(

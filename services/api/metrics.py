@@ -22,7 +22,7 @@ __all__ = ["ScrapeData", "render_metrics"]
 class ScrapeData:
     lag: dict[tuple[str, str, int], int]  # (projection, topic, partition) -> events behind
     position: dict[tuple[str, str, int], int]  # checkpoint: events applied
-    dead_letters: dict[str, int]  # dlq topic -> records
+    dead_letters: dict[str, int]  # dlq topic -> records (replay markers included)
 
 
 class _Snapshot:
@@ -44,7 +44,11 @@ class _Snapshot:
             lag.add_metric([proj, topic, str(part)], n)
         for (proj, topic, part), n in sorted(self.data.position.items()):
             pos.add_metric([proj, topic, str(part)], n)
-        dlq = GaugeMetricFamily("nls_dlq_depth", "Records in a dead-letter topic", labels=["topic"])
+        dlq = GaugeMetricFamily(
+            "nls_dlq_depth",
+            "Records in a dead-letter topic (dead letters and replay markers)",
+            labels=["topic"],
+        )
         for topic, n in sorted(self.data.dead_letters.items()):
             dlq.add_metric([topic], n)
         return [lag, pos, dlq]

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
@@ -42,6 +41,7 @@ from services.drills.principles_pack import shipped_principles
 from services.drills.series import plan_batches
 from services.generation import Gateway, Generated, generate
 from services.generation.prompts import load_prompt
+from services.runtime.handler import current_attempt
 
 __all__ = ["MAX_RETRIES", "BatchWorker", "SeriesOrchestrator", "teaching_of"]
 
@@ -171,23 +171,23 @@ def teaching_of(request: BatchRequested) -> Teaching:
 
 
 class BatchWorker:
+    """``batch-requested`` -> ``batch-completed``: the batch's drills, or its failure.
+
+    A batch that cannot be made is reported (``success=False``) once the guard
+    gives up on it (``MAX_RETRIES`` retries of transient errors), so the series
+    still completes with what the other batches made.
+    """
+
     name = "drill-batches"
     event_types: frozenset[str] | None = frozenset({BatchRequested.event_type})
+    max_attempts = MAX_RETRIES + 1
 
     def __init__(
-        self,
-        gateway: Gateway | None = None,
-        *,
-        strategy: str = "auto",
-        concurrency: int = 5,
-        base_delay_s: float = 0.5,
+        self, gateway: Gateway | None = None, *, strategy: str = "auto", concurrency: int = 5
     ) -> None:
         self.gateway = gateway or Gateway()
         self.strategy = strategy
         self.concurrency = concurrency
-        self.base_delay_s = base_delay_s
-        # Set by the wiring: announces a batch as GENERATING before the model is asked.
-        self.announce: Callable[[Sequence[Envelope]], Awaitable[None]] | None = None
 
     async def generate(self, request: BatchRequested) -> Generated[list[Drill]]:
         task = BatchTask(
@@ -198,40 +198,37 @@ class BatchWorker:
         )
         return await generate(DRILLS, task, strategy=self.strategy, gateway=self.gateway)
 
+    def started(self, event: Envelope) -> Sequence[Envelope]:
+        """The batch is GENERATING: published before the model is asked."""
+        r = event.payload_as(BatchRequested)
+        started = BatchStarted(artifact_id=r.artifact_id, batch_index=r.batch_index)
+        return (event.derive(started, role="batch-started", source=self.name),)
+
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
         r = event.payload_as(BatchRequested)
-        if self.announce is not None:
-            started = BatchStarted(artifact_id=r.artifact_id, batch_index=r.batch_index)
-            await self.announce([event.derive(started, role="batch-started", source=self.name)])
-        error = ""
-        for attempt in range(MAX_RETRIES + 1):
-            try:
-                made = await self.generate(r)
-            except Exception as exc:  # a failed batch is reported, never dropped
-                error = f"{type(exc).__name__}: {exc}"
-                log.warning(
-                    "drills.batch_attempt_failed", batch=r.batch_index, attempt=attempt, error=error
-                )
-                if attempt < MAX_RETRIES:
-                    await asyncio.sleep(self.base_delay_s * 2**attempt)
-                continue
-            result = BatchCompleted(
-                artifact_id=r.artifact_id,
-                batch_index=r.batch_index,
-                success=True,
-                drills_generated=len(made.value),
-                retry_count=attempt,
-                drills=made.value,
-                usage=made.usage,
-            )
-            break
-        else:
-            result = BatchCompleted(
-                artifact_id=r.artifact_id,
-                batch_index=r.batch_index,
-                success=False,
-                drills_generated=0,
-                error=error[:2000],
-                retry_count=MAX_RETRIES,
-            )
+        made = await self.generate(r)
+        result = BatchCompleted(
+            artifact_id=r.artifact_id,
+            batch_index=r.batch_index,
+            success=True,
+            drills_generated=len(made.value),
+            retry_count=current_attempt() - 1,
+            drills=made.value,
+            usage=made.usage,
+        )
+        return (event.derive(result, role="batch-completed", source=self.name),)
+
+    def failed(self, event: Envelope, reason: str, attempts: int) -> Sequence[Envelope]:
+        r = event.payload_as(BatchRequested)
+        log.warning(
+            "drills.batch_failed", batch=r.batch_index, attempts=attempts, error=reason[:500]
+        )
+        result = BatchCompleted(
+            artifact_id=r.artifact_id,
+            batch_index=r.batch_index,
+            success=False,
+            drills_generated=0,
+            error=reason[:2000],
+            retry_count=max(attempts - 1, 0),
+        )
         return (event.derive(result, role="batch-completed", source=self.name),)

@@ -1,12 +1,15 @@
-"""The gateway's wiring point: providers from settings, wrapped in fault injection if asked."""
+"""The gateway's wiring point: providers from settings, wrapped in fault injection if asked.
+
+The SDKs are imported only when a provider is configured: anthropic and
+google-genai take about 1.2 s to import, which every ``nls`` command and
+worker would otherwise pay.
+"""
 
 from __future__ import annotations
 
-from services.generation.anthropic_provider import AnthropicProvider
 from services.generation.contract import Provider
 from services.generation.faults import FaultSpec, FaultyProvider
 from services.generation.gateway import Gateway
-from services.generation.gemini_provider import GeminiProvider
 from services.generation.settings import GenerationSettings
 
 __all__ = ["build_gateway", "build_providers"]
@@ -15,6 +18,8 @@ __all__ = ["build_gateway", "build_providers"]
 def build_providers(settings: GenerationSettings) -> list[Provider]:
     providers: list[Provider] = []
     if settings.anthropic_api_key:
+        from services.generation.anthropic_provider import AnthropicProvider
+
         providers.append(
             AnthropicProvider(
                 api_key=settings.anthropic_api_key.get_secret_value(),
@@ -24,6 +29,8 @@ def build_providers(settings: GenerationSettings) -> list[Provider]:
             )
         )
     if settings.gemini_api_key:
+        from services.generation.gemini_provider import GeminiProvider
+
         providers.append(
             GeminiProvider(
                 api_key=settings.gemini_api_key.get_secret_value(),

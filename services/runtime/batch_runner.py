@@ -111,7 +111,7 @@ class BatchRunner:
         self.topics = list(topics)
         self.group_id = group_id
         self.guard = Guard(
-            handler, topics=settings.topics(), policy=RetryPolicy.from_settings(settings)
+            handler, topics=settings.topics(), policy=RetryPolicy.from_settings(settings, handler)
         )
         self._consumer: AIOKafkaConsumer | None = None
         self._sem = asyncio.Semaphore(settings.handler_concurrency)
@@ -171,7 +171,7 @@ class BatchRunner:
 
     async def _partition(self, deliveries: list[Delivery]) -> list[Outcome]:
         async with self._sem:
-            return [await self.guard.run(d) for d in deliveries]
+            return [await self.guard.run(d, self.publisher.publish) for d in deliveries]
 
     async def handle(
         self, batch: dict[TopicPartition, list[Delivery]]

@@ -22,6 +22,7 @@ from faust.transport.drivers.aiokafka import Transport as AIOKafkaTransport
 from events import utcnow
 from services.bus.consumer import Delivery
 from services.bus.producer import EventPublisher
+from services.runtime.family import Deps
 from services.runtime.handler import EventHandler, Guard, RetryPolicy
 from services.runtime.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
 from services.runtime.saga import Saga, SagaHandler, Stored, decode_stored, encode_stored
@@ -109,12 +110,15 @@ class _Transport(AIOKafkaTransport):  # type: ignore[misc]
 
 class AgentApp(faust.App):  # type: ignore[misc]
     publisher: LazyPublisher
+    deps: Deps | None = None  # the resources its handlers were built with
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
 
     async def on_stop(self) -> None:
         await self.publisher.stop()
+        if self.deps is not None:
+            await self.deps.aclose()
         await super().on_stop()
 
 
@@ -130,8 +134,10 @@ def build_app(
     *,
     handlers: Sequence[tuple[EventHandler, Sequence[str]]] = (),
     sagas: Sequence[Saga[Any]] = (),
+    deps: Deps | None = None,
 ) -> AgentApp:
-    """A faust app running ``handlers`` (each with its topics) and ``sagas``."""
+    """A faust app running ``handlers`` (each with its topics) and ``sagas``;
+    ``deps`` (what the handlers were built with) are closed when it stops."""
     topics = settings.topics()
     app = AgentApp(
         f"{settings.topic_prefix}.{group}",
@@ -157,9 +163,9 @@ def build_app(
     )
     app.conf.nls_fetch_max_wait_ms = settings.fetch_max_wait_ms
     app.publisher = LazyPublisher(settings, client_id=group)
-    policy = RetryPolicy.from_settings(settings)
-
+    app.deps = deps
     def add_agent(handler: EventHandler, topic_names: Sequence[str]) -> None:
+        policy = RetryPolicy.from_settings(settings, handler)
         guard = Guard(handler, topics=topics, policy=policy)
         channel = app.topic(*topic_names, value_type=bytes, key_type=bytes)
 
@@ -167,7 +173,7 @@ def build_app(
             async for ev in stream.events():
                 m = ev.message
                 delivery = Delivery(m.topic, m.partition, m.offset, m.key, m.value, _headers(m))
-                outcome = await guard.run(delivery)
+                outcome = await guard.run(delivery, app.publisher.publish)
                 if outcome.outputs:
                     await app.publisher.publish(outcome.outputs)
                     EVENTS_PUBLISHED.labels(handler.name).inc(len(outcome.outputs))

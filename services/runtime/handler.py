@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -24,7 +25,15 @@ from services.runtime.errors import is_retryable
 from services.runtime.metrics import DEAD_LETTERS
 from services.settings import Settings
 
-__all__ = ["EventHandler", "Guard", "Outcome", "RetryPolicy", "StatefulHandler"]
+__all__ = [
+    "Announce",
+    "EventHandler",
+    "Guard",
+    "Outcome",
+    "RetryPolicy",
+    "StatefulHandler",
+    "current_attempt",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -34,12 +43,31 @@ class EventHandler(Protocol):
     """Reacts to one event; returns the events it causes (published by the runner).
 
     ``delivery`` says where the event sits in the log (sagas guard on offsets).
+    A handler whose work takes long may also define ``started(event)``: the
+    events that say it has begun (a batch now GENERATING), which the runner
+    publishes before calling ``handle``. A handler for which a failure is a
+    domain outcome (a drill batch that could not be made is reported, so the
+    series completes partially) defines ``failed(event, reason, attempts)``:
+    when the guard gives up, those events are published instead of a dead
+    letter. ``max_attempts`` overrides the retry policy's. Every event a
+    handler emits is one it returns; none publishes on its own.
     """
 
     name: str
     event_types: frozenset[str] | None  # None: every type
 
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]: ...
+
+
+Announce = Callable[[Sequence[Envelope]], Awaitable[None]]
+
+# Which attempt at the current event a handler is in (1 = the first): for
+# handlers that report their retries (a drill batch's retry_count).
+_ATTEMPT: ContextVar[int] = ContextVar("nls_attempt", default=1)
+
+
+def current_attempt() -> int:
+    return _ATTEMPT.get()
 
 
 @runtime_checkable
@@ -63,10 +91,10 @@ class RetryPolicy:
     max_delay_s: float = 5.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RetryPolicy:
-        return cls(
-            settings.retry_max_attempts, settings.retry_base_delay_s, settings.retry_max_delay_s
-        )
+    def from_settings(cls, settings: Settings, handler: object = None) -> RetryPolicy:
+        """The settings' policy; a handler may ask for its own ``max_attempts``."""
+        attempts = getattr(handler, "max_attempts", None) or settings.retry_max_attempts
+        return cls(attempts, settings.retry_base_delay_s, settings.retry_max_delay_s)
 
     def delay(self, attempt: int) -> float:
         """Exponential backoff with jitter, ``attempt`` counting from 1."""
@@ -125,7 +153,7 @@ class Guard:
         types = self.handler.event_types
         return types is None or event.event_type in types
 
-    async def run(self, delivery: Delivery) -> Outcome:
+    async def run(self, delivery: Delivery, announce: Announce | None = None) -> Outcome:
         # The header names the type: skip what this handler does not take without decoding.
         etype = header(delivery.headers, "event_type")
         types = self.handler.event_types
@@ -136,12 +164,33 @@ class Guard:
             return Outcome(dead=decoded)
         if not self.wants(decoded):
             return Outcome(skipped=True)
+        started = getattr(self.handler, "started", None)
+        if started is not None and announce is not None:
+            await announce(started(decoded))
         return await self.handle(delivery, decoded)
+
+    def give_up(
+        self, delivery: Delivery, event: Envelope, kind: str, reason: str, attempts: int
+    ) -> Outcome:
+        """A dead letter, or the handler's own report of the failure where it has one."""
+        failed = getattr(self.handler, "failed", None)
+        if failed is None:
+            return Outcome(dead=self.dead(delivery, kind, reason))
+        log.warning(
+            "event.failed_reported",
+            agent=self.handler.name,
+            kind=kind,
+            reason=reason,
+            attempts=attempts,
+            event_id=str(event.event_id),
+        )
+        return Outcome(outputs=list(failed(event, reason, attempts)))
 
     async def handle(self, delivery: Delivery, event: Envelope) -> Outcome:
         attempt = 0
         while True:
             attempt += 1
+            token = _ATTEMPT.set(attempt)
             try:
                 return Outcome(outputs=list(await self.handler.handle(event, delivery)))
             except asyncio.CancelledError:
@@ -149,13 +198,10 @@ class Guard:
             except Exception as exc:
                 reason = f"{type(exc).__name__}: {exc}"
                 if not is_retryable(exc):
-                    return Outcome(dead=self.dead(delivery, "handler_failed", reason))
+                    return self.give_up(delivery, event, "handler_failed", reason, attempt)
                 if self.policy.exhausted(attempt):
-                    return Outcome(
-                        dead=self.dead(
-                            delivery, "retries_exhausted", f"after {attempt} attempts: {reason}"
-                        )
-                    )
+                    why = f"after {attempt} attempts: {reason}"
+                    return self.give_up(delivery, event, "retries_exhausted", why, attempt)
                 delay = self.policy.delay(attempt)
                 log.info(
                     "event.retry",
@@ -165,3 +211,5 @@ class Guard:
                     reason=reason,
                 )
                 await asyncio.sleep(delay)
+            finally:
+                _ATTEMPT.reset(token)

@@ -1,16 +1,21 @@
-"""The three kinds of bad input land in the DLQ with their reason; good events around them flow."""
+"""The three kinds of bad input land in the DLQ with their reason; good events around them
+flow; replay markers in a DLQ mark dead letters instead of becoming ones."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 
 from events import Context, encode
+from projections import queries
 from projections.db import make_engine
 from projections.registry import PROJECTIONS
 from services.agents import run_diagnoser, run_projector
 from services.bus.consumer import Delivery
 from services.bus.producer import EventPublisher
-from services.runtime.dead_letters import read_dead_letter
+from services.runtime.dead_letters import dead_letter_for, read_dead_letter
+from services.runtime.dlq_replay import Original, Source, marker_for
 from services.settings import Settings
 from tests.support.helpers import answer_event, background, count_rows, read_topic, wait_until
 
@@ -76,5 +81,54 @@ async def test_bad_messages_are_dead_lettered_and_good_ones_processed(settings: 
         )
         assert all(i.source_topic == topic for i in hits)
     source = {(r.partition, r.offset): r.value for r in await read_topic(settings, topic)}
-    for i in infos:  # the recorded coordinates point at the original bytes
-        assert source[(i.source_partition, i.source_offset)] == i.original
+    for info in infos:  # the recorded coordinates point at the original bytes
+        assert source[(info.source_partition, info.source_offset)] == info.original
+
+
+async def test_replay_markers_mark_dead_letters_in_any_order(settings: Settings) -> None:
+    """A marker folds into ``replayed_at`` of every dead letter of its original, whether it
+    is read before or after them; a marker that does not parse is kept as malformed."""
+    topic = settings.topics().domain(Context.LEARNING)
+    original = encode(answer_event("ada"))
+    delivery = Delivery(topic, 2, 7, original.key, original.value, tuple(original.headers))
+    letters = [
+        dead_letter_for(
+            delivery, topics=settings.topics(), agent=agent, kind="handler_failed", reason="boom"
+        )
+        for agent in ("diagnoser", "projection.learning")
+    ]
+    other = dead_letter_for(
+        Delivery(topic, 2, 8, original.key, original.value, tuple(original.headers)),
+        topics=settings.topics(),
+        agent="diagnoser",
+        kind="handler_failed",
+        reason="boom",
+    )
+    src = Original(Source(topic, 2, 7), original.key, original.value, [], None, [])
+    marker = marker_for(src, topics=settings.topics(), replayed_by="test", now=datetime.now(UTC))
+    broken = [(k, b"2:x" if k == "dlq.replay_of" else v) for k, v in marker.headers]
+    async with EventPublisher(settings) as pub:
+        for d in [marker, *letters, other]:  # the marker first
+            await pub.send_raw(d.topic, d.key, d.value, d.headers)
+        await pub.send_raw(marker.topic, marker.key, marker.value, broken)
+
+    engine = make_engine(settings)
+    try:
+        async with background(lambda stop: run_projector(settings, stop, ["dead_letters"])):
+            await wait_until(lambda: count_rows(engine, "dead_letters"), lambda n: n == 4)
+            await wait_until(lambda: count_rows(engine, "dead_letter_replays"), lambda n: n == 1)
+        async with engine.connect() as conn:
+            rows = await queries.dead_letters(conn)
+            pending = await queries.dead_letters(conn, replayed=False)
+            done = await queries.dead_letters(conn, replayed=True, agent="diagnoser")
+    finally:
+        await engine.dispose()
+    marked = {(r.agent, r.source_offset) for r in rows if r.replayed_at is not None}
+    assert marked == {("diagnoser", 7), ("projection.learning", 7)}
+    assert {(r.agent, r.kind) for r in pending} == {
+        ("diagnoser", "handler_failed"),
+        ("unknown", "malformed_dead_letter"),
+    }
+    assert [(r.agent, r.source_offset) for r in done] == [("diagnoser", 7)]
+    malformed = next(r for r in rows if r.kind == "malformed_dead_letter")
+    assert "replay marker" in malformed.reason and "malformed" in malformed.reason

@@ -37,7 +37,7 @@ from services.generation.anthropic_provider import AnthropicProvider
 from services.runtime.batch_runner import BatchRunner
 from services.runtime.saga import InMemorySagaStore, SagaHandler
 from services.settings import Settings
-from services.training.agent import TrainingJit
+from services.strength.agent import TrainingJit
 from tests.conftest import ROOT
 from tests.integration.test_drill_series import cli, run_handler
 from tests.support.helpers import background, count_rows, query_rows, read_topic, wait_until

@@ -90,6 +90,7 @@ async def test_the_api_answers_422_naming_the_field(
         "/v1/events", content=body, headers=AUTH | {"Content-Type": "application/json"}
     )
     assert r.status_code == 422, r.text
+    assert [e["loc"] for e in r.json()["detail"]] == [["body", "payload", "answer_given"]]
     assert await topic_size(settings, [learning]) == 0
 
     # legal text beyond the basic plane goes through

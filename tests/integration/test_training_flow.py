@@ -20,7 +20,7 @@ from services.generation import Gateway
 from services.generation.anthropic_provider import AnthropicProvider
 from services.runtime.batch_runner import BatchRunner
 from services.settings import Settings
-from services.training.agent import TrainingJit
+from services.strength.agent import TrainingJit
 from tests.integration.test_content_cli import nls
 from tests.support.helpers import background, query_rows, wait_until
 from tests.unit.test_training_jit import make_input

@@ -158,3 +158,27 @@ async def query_rows(engine: Any, sql: str) -> list[Any]:
         if "does not exist" in str(exc):
             return []
         raise
+
+
+async def guarded(handler: Any, event: Any, offset: int = 0) -> list[Any]:
+    """What a runner publishes for ``event``: the handler behind the guard (no waits between
+    retries), its ``started`` events first, then its outputs or its failure report."""
+    from events import TopicNames, encode
+    from services.bus.consumer import Delivery
+    from services.runtime.handler import Guard, RetryPolicy
+
+    encoded = encode(event)
+    delivery = Delivery(
+        "t.guarded", 0, offset, encoded.key, encoded.value, tuple(encoded.headers)
+    )
+    attempts = getattr(handler, "max_attempts", None) or 5
+    announced: list[Any] = []
+
+    async def announce(events: Any) -> None:
+        announced.extend(events)
+
+    guard = Guard(handler, topics=TopicNames("t"), policy=RetryPolicy(attempts, 0.0, 0.0))
+    outcome = await guard.run(delivery, announce)
+    if outcome.dead is not None:
+        raise AssertionError(f"dead-lettered: {outcome.dead.reason}")
+    return [*announced, *outcome.outputs]

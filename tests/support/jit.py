@@ -14,9 +14,9 @@ from projections.db import make_engine
 from services.bus.producer import EventPublisher
 from services.content.pack import Pack, load_pack
 from services.generation import Gateway
-from services.jit.agents import JitGenerator
-from services.jit.service import JITGenerationService
-from services.jit.store import PostgresContentStore
+from services.remediation.agents import JitGenerator
+from services.remediation.service import JITGenerationService
+from services.remediation.store import PostgresContentStore
 from services.runtime.batch_runner import BatchRunner
 from services.settings import Settings
 

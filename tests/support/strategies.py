@@ -273,7 +273,7 @@ def concepts(draw: Any) -> ConceptImported:
 
 
 def _atom_pool() -> list[Any]:
-    from services.jit.rules import AtomTask, make_atoms
+    from services.remediation.rules import AtomTask, make_atoms
     from tests.support.content import EIGRP, OSPF, RIP, SUBNET_MASK
 
     pool = []

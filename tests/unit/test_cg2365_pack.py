@@ -27,8 +27,8 @@ from events.content import (
     McqBody,
 )
 from services.content.pack import Pack, concept_uuid, load_pack
-from services.jit.rules import AtomTask, make_atoms
-from services.jit.verify import problems
+from services.remediation.rules import AtomTask, make_atoms
+from services.remediation.verify import problems
 
 pytestmark = pytest.mark.unit
 

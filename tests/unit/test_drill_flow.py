@@ -28,6 +28,7 @@ from services.drills.principles import Teaching
 from services.drills.principles_pack import shipped_principles
 from services.drills.saga import DrillSeriesSaga, DrillSeriesState
 from services.runtime.saga import InMemorySagaStore, SagaHandler
+from tests.support.helpers import guarded
 from tests.unit.test_drill_loading import library
 
 pytestmark = pytest.mark.unit
@@ -64,8 +65,8 @@ async def run_series(
         batches[break_batch] = batches[break_batch].model_copy(
             update={"payload": r.model_copy(update={"positions": [forced, *r.positions[1:]]})}
         )
-    worker = BatchWorker(base_delay_s=0)
-    results = [e for b in batches for e in await worker.handle(b, HERE)] if deliver else []
+    worker = BatchWorker()
+    results = [e for b in batches for e in (await guarded(worker, b))[1:]] if deliver else []
     pub = InMemoryPublisher()
     saga = SagaHandler(DrillSeriesSaga(), InMemorySagaStore(DrillSeriesState), pub)
     for offset, e in enumerate([*batches, *results]):
@@ -91,7 +92,8 @@ async def test_25_drills_go_out_as_5_batches_and_come_back_as_one_artifact() -> 
 async def test_one_batch_failing_leaves_the_other_four_complete() -> None:
     _, results, pub, _ = await run_series(request(), break_batch=2)
     failed = results[2].payload_as(BatchCompleted)
-    assert not failed.success and failed.retry_count == 3 and "at least 2" in (failed.error or "")
+    # A forced play is no transient error: reported at once, not retried.
+    assert not failed.success and failed.retry_count == 0 and "at least 2" in (failed.error or "")
     done = finished(pub)
     assert done.status is SeriesStatus.COMPLETED and done.failed_batches == [2]
     assert done.warning == "batches [2] failed" and len(done.drills) == 20
@@ -109,7 +111,7 @@ async def test_no_batch_by_the_deadline_fails_the_series() -> None:
 
 async def test_verification_runs_on_the_reconstructed_artifact() -> None:
     batches = list(await SeriesOrchestrator(lib).handle(request(target_drill_count=5), HERE))
-    (result,) = await BatchWorker(base_delay_s=0).handle(batches[0], HERE)
+    (result,) = await BatchWorker().handle(batches[0], HERE)
     completed = result.payload_as(BatchCompleted)
     wrong = completed.drills[3].model_copy(
         update={
@@ -193,7 +195,7 @@ async def test_the_llm_writes_the_prose_and_a_wrong_key_falls_back_to_rules() ->
 
     (batch, *_) = await SeriesOrchestrator(lib).handle(request(target_drill_count=5), HERE)
     good = ScriptedProvider().then(drafts_of(batch))
-    (out,) = await BatchWorker(Gateway([good]), strategy="llm", base_delay_s=0).handle(batch, HERE)
+    (out,) = await BatchWorker(Gateway([good]), strategy="llm").handle(batch, HERE)
     made = out.payload_as(BatchCompleted)
     assert made.success and {d.question for d in made.drills} == {"Best play here?"}
     assert made.usage is not None and made.usage.strategy == "llm"
@@ -209,7 +211,7 @@ async def test_the_llm_writes_the_prose_and_a_wrong_key_falls_back_to_rules() ->
 
     wrong = drafts_of(batch, wrong=True)
     bad = ScriptedProvider().then(wrong, wrong)
-    (out,) = await BatchWorker(Gateway([bad]), strategy="llm", base_delay_s=0).handle(batch, HERE)
+    (out,) = await BatchWorker(Gateway([bad]), strategy="llm").handle(batch, HERE)
     made = out.payload_as(BatchCompleted)
     assert "the engine's best is" in bad.calls[1].turns[-1].text  # the re-ask says why
     assert made.success and made.usage is not None and made.usage.strategy == "rules_fallback"
@@ -227,7 +229,7 @@ async def test_each_batch_carries_the_series_teaching_and_its_drills_cite_it() -
     )
     assert [s["phase"] for s in curriculum["stages"]] == ["MIDDLE"]
     assert curriculum["target_drills"] == 10 and curriculum["context_tokens"]
-    (out,) = await BatchWorker(base_delay_s=0).handle(batch, HERE)
+    (out,) = await BatchWorker().handle(batch, HERE)
     definition = pack.entry("point-making").definition
     assert all(
         why.endswith(definition)
@@ -245,7 +247,7 @@ async def test_each_batch_carries_the_series_teaching_and_its_drills_cite_it() -
     edited = context.model_copy(update={"mental_model": {**mental_model, "principles": principles}})
     r = batch.payload_as(BatchRequested)
     own = batch.model_copy(update={"payload": r.model_copy(update={"context": edited})})
-    (out,) = await BatchWorker(base_delay_s=0).handle(own, HERE)
+    (out,) = await BatchWorker().handle(own, HERE)
     assert (
         out.payload_as(BatchCompleted)
         .drills[0]
@@ -256,3 +258,33 @@ async def test_each_batch_carries_the_series_teaching_and_its_drills_cite_it() -
     old = context.model_copy(update={"mental_model": {"phases": ["MIDDLE"]}})
     older = batch.model_copy(update={"payload": r.model_copy(update={"context": old})})
     assert teaching_of(older.payload_as(BatchRequested)) == pack.teaching([GamePhase.MIDDLE])
+
+
+class _Flaky(BatchWorker):
+    """Times out ``fails`` times, then makes the batch."""
+
+    def __init__(self, fails: int) -> None:
+        super().__init__()
+        self.fails = fails
+
+    async def generate(self, request: BatchRequested) -> Any:
+        if self.fails:
+            self.fails -= 1
+            raise TimeoutError("the model took too long")
+        return await super().generate(request)
+
+
+async def test_transient_failures_are_retried_and_counted() -> None:
+    batches = list(await SeriesOrchestrator(lib).handle(request(target_drill_count=5), HERE))
+    started, done = await guarded(_Flaky(2), batches[0])
+    assert started.event_type == "batch-started"
+    completed = done.payload_as(BatchCompleted)
+    assert completed.success and completed.retry_count == 2
+
+
+async def test_a_batch_still_failing_after_three_retries_is_reported_failed() -> None:
+    batches = list(await SeriesOrchestrator(lib).handle(request(target_drill_count=5), HERE))
+    _, done = await guarded(_Flaky(10), batches[0])
+    failed = done.payload_as(BatchCompleted)
+    assert not failed.success and failed.retry_count == 3
+    assert "after 4 attempts" in (failed.error or "")

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from projections.drills import SeriesView
-from tools.cli.drills import progress_text, status_lines
+from services.drills.cli import progress_text, status_lines
 from tools.cli.main import app
 
 pytestmark = pytest.mark.unit

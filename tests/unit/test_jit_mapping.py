@@ -10,14 +10,14 @@ from events.content import AtomType as A
 from events.content import ContentType as C
 from events.content import GenerationTrigger
 from events.learning import FailMode as F
-from services.jit.mapping import (
+from services.remediation.mapping import (
     MIN_REMEDIATION_ATOMS,
     allocate,
     atom_types_for,
     fail_mode_to_content_types,
     types_for_content_type,
 )
-from services.jit.service import cache_key
+from services.remediation.service import cache_key
 
 pytestmark = pytest.mark.unit
 

@@ -9,10 +9,10 @@ from events.content import Atom, AtomType, ContentType, GenerationTrigger
 from events.learning import FailMode
 from services.generation.gateway import Gateway
 from services.generation.memory import ScriptedProvider
-from services.jit.rules import AtomTask, make_atoms
-from services.jit.service import AtomSaveError, JITGenerationService, JitRequest
-from services.jit.store import MemoryContentStore
-from services.jit.verify import problems
+from services.remediation.rules import AtomTask, make_atoms
+from services.remediation.service import AtomSaveError, JITGenerationService, JitRequest
+from services.remediation.store import MemoryContentStore
+from services.remediation.verify import problems
 from tests.support.content import CONCEPTS, EIGRP, EMPTY, OSPF, RIP, SUBNET_MASK
 
 pytestmark = pytest.mark.unit

@@ -21,8 +21,8 @@ from events.learning import (
     QuestionKind,
     RemediationPlanned,
 )
-from services.jit.remediation import after_generation, for_diagnosis, matching_atoms
-from services.jit.rules import AtomTask, make_atoms
+from services.remediation.planning import after_generation, for_diagnosis, matching_atoms
+from services.remediation.rules import AtomTask, make_atoms
 from tests.support.content import EIGRP, OSPF, RIP
 
 pytestmark = pytest.mark.unit

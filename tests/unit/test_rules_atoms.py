@@ -22,8 +22,8 @@ from events.content import (
     TrueFalseBody,
 )
 from events.questions import sentence_problems
-from services.jit.rules import AtomTask, ask, make_atoms
-from services.jit.verify import problems
+from services.remediation.rules import AtomTask, ask, make_atoms
+from services.remediation.verify import problems
 from tests.support.content import OSPF
 from tests.support.jit import ccna
 

@@ -22,10 +22,10 @@ from events.training import (
 )
 from services.generation import Gateway, ProviderTimeout, generate
 from services.generation.memory import ScriptedProvider
-from services.training.adjustment import JITAdjustment
-from services.training.constraints import WEIGHT_FLOOR, apply_adjustment, enforce, loadable
-from services.training.formula import formula_adjustment
-from services.training.strategies import TRAINING, hybrid_adjustment
+from services.strength.adjustment import JITAdjustment
+from services.strength.constraints import WEIGHT_FLOOR, apply_adjustment, enforce, loadable
+from services.strength.formula import formula_adjustment
+from services.strength.strategies import TRAINING, hybrid_adjustment
 
 pytestmark = pytest.mark.unit
 
@@ -172,7 +172,9 @@ adjustments = st.builds(
     st.dictionaries(
         st.sampled_from(["leg-curl", "other"]), st.sampled_from(["skip", "reduce", "normal"])
     ),
-    st.lists(st.text(st.characters(exclude_characters="\x00"), max_size=200), max_size=5),
+    st.lists(
+        st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=200), max_size=5
+    ),
     st.sampled_from(["high", "medium", "low"]),
 )
 inputs = st.builds(

@@ -41,7 +41,7 @@ from projections.db import make_engine
 from services.bus.admin import ensure_topics
 from services.bus.producer import EventPublisher
 from services.content.pack import load_pack
-from services.jit.mapping import MIN_REMEDIATION_ATOMS
+from services.remediation.mapping import MIN_REMEDIATION_ATOMS
 from services.settings import Settings
 from tools.bench.common import bench_settings, start_workers, stop_workers
 from tools.bench.pipeline import pct

@@ -27,8 +27,8 @@ from events.content import (
     GenerationTrigger,
 )
 from services.bus.producer import EventPublisher
-from services.jit.service import JITGenerationService
-from services.jit.store import PostgresContentStore
+from services.remediation.service import JITGenerationService
+from services.remediation.store import PostgresContentStore
 from services.settings import get_settings
 from tools.cli.common import console, fail, read, run
 
@@ -97,7 +97,7 @@ async def _jit(strategy: str, *, publish: bool) -> AsyncIterator[_Jit]:
     from projections.db import make_engine
     from services.bus.admin import ensure_topics
     from services.generation import build_gateway
-    from services.jit.service import CollectingSink
+    from services.remediation.service import CollectingSink
 
     s = get_settings()
     engine = make_engine(s, read_only=True)
@@ -171,7 +171,7 @@ def generate_concept(
     strategy: StrategyOpt = "auto",
 ) -> None:
     """Generate atoms for one concept (a user request)."""
-    from services.jit.agents import request_of, result_event
+    from services.remediation.agents import request_of, result_event
 
     async def go() -> tuple[list[Atom], list[str]]:
         async with _jit(strategy, publish=not dry_run) as jit:
@@ -227,7 +227,7 @@ def generate_gaps(
     console.print(table)
     if dry_run or not (yes or typer.confirm(f"Generate atoms for {len(gaps)} concept(s)?")):
         return
-    from services.jit.agents import request_of, result_event
+    from services.remediation.agents import request_of, result_event
 
     async def fill() -> tuple[int, list[str]]:
         made, problems = 0, []

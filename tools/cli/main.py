@@ -13,11 +13,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.drills.cli import drills_app, positions_app
 from services.logging import configure_logging
 from services.settings import Settings, get_settings
 from tools.cli.common import console, fail, read, run
 from tools.cli.content import content_app, generate_app
-from tools.cli.drills import drills_app, positions_app
+from tools.cli.dlq import dlq_app
 from tools.cli.training import training_app
 
 app = typer.Typer(
@@ -27,7 +28,6 @@ events_app = typer.Typer(help="The event catalog.", no_args_is_help=True)
 agent_app = typer.Typer(help="Run agents and projectors.", no_args_is_help=True)
 projections_app = typer.Typer(help="Read models.", no_args_is_help=True)
 query_app = typer.Typer(help="Query the read models.", no_args_is_help=True)
-dlq_app = typer.Typer(help="Dead letters.", no_args_is_help=True)
 dev_app = typer.Typer(help="The embedded dev stack.", no_args_is_help=True)
 llm_app = typer.Typer(help="LLM providers of the generation gateway.", no_args_is_help=True)
 stats_app = typer.Typer(help="Operational statistics.", no_args_is_help=True)
@@ -287,25 +287,6 @@ def query_diagnoses(
             r.fail_mode,
             f"{r.confidence:.2f}",
             r.rationale,
-        )
-    console.print(table)
-
-
-@dlq_app.command("list")
-def dlq_list(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> None:
-    """Dead letters, newest first: who failed on what, and why."""
-    from projections import queries
-
-    rows = read(lambda conn: queries.dead_letters(conn, limit=limit))
-    table = Table("failed at", "agent", "kind", "source", "reason", "bytes")
-    for r in rows:
-        table.add_row(
-            r.failed_at.strftime("%H:%M:%S"),
-            r.agent,
-            r.kind,
-            f"{r.source_topic}:{r.source_partition}@{r.source_offset}",
-            r.reason[:80],
-            r.original[:40],
         )
     console.print(table)
 

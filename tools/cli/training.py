@@ -26,7 +26,7 @@ def training_jit(
     """Today's session for a JIT input: sets x reps @ kg, and the rationale."""
     from events.training import JITInput
     from services.generation import build_gateway, generate
-    from services.training.strategies import TRAINING
+    from services.strength.strategies import TRAINING
 
     if strategy not in TRAINING.strategies():
         known = ", ".join(TRAINING.strategies())

@@ -18,7 +18,7 @@ import orjson
 from events.content import AtomType, ConceptImported, ContentType
 from events.drills import SeededPosition
 from services.drills.drills import make_drill
-from services.jit.rules import AtomTask, make_atoms
+from services.remediation.rules import AtomTask, make_atoms
 from tools.fakellm.server import data_of
 
 __all__ = ["simulated_model"]

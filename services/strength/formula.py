@@ -20,8 +20,8 @@ constraints like any other strategy's.
 from __future__ import annotations
 
 from events.training import JITInput, SessionPlan
-from services.training.adjustment import JITAdjustment
-from services.training.constraints import apply_adjustment, enforce
+from services.strength.adjustment import JITAdjustment
+from services.strength.constraints import apply_adjustment, enforce
 
 __all__ = ["formula_adjustment", "formula_plan"]
 

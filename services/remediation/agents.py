@@ -16,9 +16,9 @@ from events import Envelope
 from events.content import AtomGenerationRequested, AtomsGenerated
 from events.learning import FailureDiagnosed
 from services.bus.consumer import Delivery
-from services.jit import remediation
-from services.jit.service import JITGenerationService, JitRequest, JitResult
-from services.jit.store import ContentStore
+from services.remediation import planning
+from services.remediation.service import JITGenerationService, JitRequest, JitResult
+from services.remediation.store import ContentStore
 
 __all__ = ["JitGenerator", "RemediationRouter", "request_of", "result_event"]
 
@@ -64,7 +64,7 @@ class RemediationRouter:
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
         existing = await self.store.atoms(event.payload_as(FailureDiagnosed).concept_id)
         return (
-            remediation.for_diagnosis(
+            planning.for_diagnosis(
                 event, existing, enable_jit=self.enable_jit, source=self.name
             ),
         )
@@ -82,5 +82,5 @@ class JitGenerator:
         request = request_of(event.payload_as(AtomGenerationRequested))
         result = await self.service.generate_for_gap(request)
         generated = result_event(event, result, source=self.name)
-        plan = remediation.after_generation(generated, source=self.name)
+        plan = planning.after_generation(generated, source=self.name)
         return (generated,) if plan is None else (generated, plan)

@@ -28,8 +28,8 @@ from events.common import GenerationUsage
 from events.content import Atom, ContentType, GenerationTrigger
 from events.learning import FailMode
 from services.generation import Family, Gateway, generate, register
-from services.jit.llm import llm_atoms
-from services.jit.mapping import (
+from services.remediation.llm import llm_atoms
+from services.remediation.mapping import (
     MAX_PROACTIVE_CONCEPTS,
     PROACTIVE_TARGET,
     REMEDIATION_TARGET,
@@ -37,8 +37,8 @@ from services.jit.mapping import (
     fail_mode_to_content_types,
     types_for_content_type,
 )
-from services.jit.rules import AtomTask, has_source_content, make_atoms
-from services.jit.store import ContentStore
+from services.remediation.rules import AtomTask, has_source_content, make_atoms
+from services.remediation.store import ContentStore
 
 __all__ = [
     "JIT",

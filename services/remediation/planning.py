@@ -25,7 +25,7 @@ from events.content import (
     RemediationContext,
 )
 from events.learning import FailMode, FailureDiagnosed, PlannedAtom, RemediationPlanned
-from services.jit.mapping import (
+from services.remediation.mapping import (
     CONTENT_TYPE_ATOM_TYPES,
     MIN_REMEDIATION_ATOMS,
     REMEDIATION_TARGET,

@@ -45,7 +45,7 @@ from events.content import (
 )
 from events.learning import FailMode
 from events.questions import CONCEPT
-from services.jit.calculators import numeric_items
+from services.remediation.calculators import numeric_items
 
 __all__ = ["AtomTask", "ask", "has_source_content", "make_atoms", "sibling_values"]
 

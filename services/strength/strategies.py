@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from events.training import JITInput, SessionPlan
 from services.generation import Family, Gateway, Generated, GenerationRequest, register
-from services.training.adjustment import JITAdjustment
-from services.training.constraints import apply_adjustment, enforce
-from services.training.formula import formula_adjustment, formula_plan
+from services.strength.adjustment import JITAdjustment
+from services.strength.constraints import apply_adjustment, enforce
+from services.strength.formula import formula_adjustment, formula_plan
 
 __all__ = ["LLM_TIMEOUT_S", "TRAINING", "hybrid_adjustment"]
 

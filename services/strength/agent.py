@@ -8,7 +8,7 @@ from events import Envelope
 from events.training import SessionJitGenerated, SessionJitRequested
 from services.bus.consumer import Delivery
 from services.generation import Gateway, generate
-from services.training.strategies import TRAINING
+from services.strength.strategies import TRAINING
 
 __all__ = ["TrainingJit"]
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from events.training import AuxPlan, Equipment, JITInput, SessionPlan, WorkingSet
-from services.training.adjustment import JITAdjustment
+from services.strength.adjustment import JITAdjustment
 
 __all__ = ["WEIGHT_FLOOR", "apply_adjustment", "enforce", "loadable", "round_load"]
 

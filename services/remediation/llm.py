@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from events.content import Atom, AtomBody
 from services.generation import Gateway, Generated, GenerationRequest
-from services.jit.rules import AtomTask
-from services.jit.verify import problems
+from services.remediation.rules import AtomTask
+from services.remediation.verify import problems
 
 __all__ = ["AtomDraft", "AtomDrafts", "llm_atoms"]
 

@@ -24,7 +24,7 @@ from events.content import (
     TrueFalseBody,
 )
 from events.questions import CONCEPT, sentence_problems
-from services.jit.calculators import compute
+from services.remediation.calculators import compute
 
 __all__ = ["problems"]
 

@@ -1,0 +1,230 @@
+"""The one wiring point: the platform, assembled from the families' declarations.
+
+``bootstrap(settings, **overrides)`` reads ``services.registry.FAMILIES`` and
+returns a ``Platform``: every agent by name (with what it consumes and
+produces), every read model, the API's routers, the CLI's command groups,
+and how to run an agent. The CLI, ``nls dev up``, the API, the benchmarks
+and the tests all start here; tests pass ``overrides`` (a fake gateway, a
+fake store) instead of copying the wiring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from events import CATALOG, Payload
+from services.errors import UnknownName
+from services.registry import FAMILIES
+from services.runtime.family import AgentSpec, Deps, FamilySpec, load, topics_of
+from services.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from projections.base import Projection
+    from services.runtime.faust_app import AgentApp
+
+__all__ = ["CORE", "PROJECTOR", "Platform", "Wiring", "bootstrap"]
+
+
+def _no_handler(deps: Deps) -> Any:
+    raise TypeError("the projector runs read models, not a handler")
+
+
+PROJECTOR = AgentSpec(
+    "projector",
+    "folds every event into the Postgres read models (checkpoint in the same transaction)",
+    consumes=(),
+    produces=(),
+    runner="projector",
+    build=_no_handler,
+)
+
+# What belongs to no family: the projector and the operational read models.
+CORE = FamilySpec(
+    name="platform",
+    summary="the projector, dead letters and model usage",
+    agents=(PROJECTOR,),
+    read_models=(
+        "projections.dead_letters:DeadLettersProjection",
+        "projections.usage:UsageProjection",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Who produces, consumes and folds one event type."""
+
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    read_models: tuple[str, ...]
+
+
+class Platform:
+    def __init__(
+        self, settings: Settings, families: Sequence[FamilySpec], overrides: Mapping[str, Any]
+    ) -> None:
+        self.settings = settings
+        self.families = tuple(families)
+        self.overrides = dict(overrides)
+
+    # what there is ---------------------------------------------------------------
+    @cached_property
+    def agents(self) -> dict[str, AgentSpec]:
+        found: dict[str, AgentSpec] = {}
+        for family in self.families:
+            for spec in family.agents:
+                if spec.name in found:
+                    raise ValueError(f"agent {spec.name!r} is declared twice")
+                found[spec.name] = spec
+        return found
+
+    def agent(self, name: str) -> AgentSpec:
+        try:
+            return self.agents[name]
+        except KeyError:
+            raise UnknownName("agent", name, self.agents) from None
+
+    @cached_property
+    def projections(self) -> dict[str, Projection]:
+        found: dict[str, Projection] = {}
+        for family in self.families:
+            for ref in family.read_models:
+                projection = load(ref)()
+                if projection.name in found:
+                    raise ValueError(f"read model {projection.name!r} is declared twice")
+                found[projection.name] = projection
+        return found
+
+    def projection(self, name: str) -> Projection:
+        try:
+            return self.projections[name]
+        except KeyError:
+            raise UnknownName("read model", name, self.projections) from None
+
+    def chosen_projections(self, names: Iterable[str] | None) -> list[Projection]:
+        names = list(names or ())
+        return [self.projection(n) for n in names] if names else list(self.projections.values())
+
+    def routers(self) -> list[APIRouter]:
+        return [load(f.router) for f in self.families if f.router]
+
+    def cli_groups(self) -> dict[str, str]:
+        groups: dict[str, str] = {}
+        for family in self.families:
+            for name, ref in family.cli.items():
+                if name in groups:
+                    raise ValueError(f"command group {name!r} is declared twice")
+                groups[name] = ref
+        return groups
+
+    def consumes(self, spec: AgentSpec) -> frozenset[str]:
+        """The event types an agent takes (the projector: every type a read model folds)."""
+        if spec.runner != "projector":
+            return spec.consumed_types
+        return frozenset(
+            t
+            for p in self.projections.values()
+            for t in CATALOG.types()
+            if p.decodes and p.wants(t)
+        )
+
+    def wiring(self) -> dict[str, Wiring]:
+        """Per event type: the agents that produce and consume it, the read models that fold it."""
+        out: dict[str, Wiring] = {}
+        for spec in CATALOG:
+            t = spec.event_type
+            producers = [a.name for a in self.agents.values() if t in a.produced_types]
+            producers += [
+                "apps, API, CLI"
+                for f in self.families
+                if any(i.event_type == t for i in f.inputs)
+            ][:1]
+            consumers = [
+                a.name
+                for a in self.agents.values()
+                if a.runner != "projector" and t in a.consumed_types
+            ]
+            folded = [p.name for p in self.projections.values() if p.decodes and p.wants(t)]
+            out[t] = Wiring(tuple(producers), tuple(consumers), tuple(folded))
+        return out
+
+    # running -----------------------------------------------------------------------
+    def deps(self) -> Deps:
+        return Deps(self.settings, self.overrides)
+
+    async def run(self, name: str, stop: asyncio.Event, *, projections: Sequence[str] = ()) -> None:
+        """Run a batched agent (or the projector) until ``stop``; faust agents use ``faust_app``."""
+        spec = self.agent(name)
+        if spec.runner == "faust":
+            raise UnknownName("batched agent", name, self._batched())
+        from services.bus.admin import ensure_topics
+        from services.bus.producer import EventPublisher
+
+        await ensure_topics(self.settings)
+        async with self.deps() as deps, EventPublisher(
+            self.settings, client_id=spec.name
+        ) as publisher:
+            if spec.runner == "projector":
+                await self._run_projector(deps, publisher, projections, stop)
+                return
+            from services.runtime.batch_runner import BatchRunner
+
+            runner = BatchRunner(
+                spec.build(deps),
+                settings=self.settings,
+                publisher=self.overrides.get("publisher", publisher),
+                topics=spec.topics(self.settings),
+                group_id=f"{self.settings.topic_prefix}.{spec.name}",
+            )
+            await runner.run(stop)
+
+    def _batched(self) -> dict[str, AgentSpec]:
+        return {n: a for n, a in self.agents.items() if a.runner != "faust"}
+
+    async def _run_projector(
+        self, deps: Deps, publisher: Any, names: Sequence[str], stop: asyncio.Event
+    ) -> None:
+        from projections.runner import Projector
+
+        engine = deps.engine()
+        projectors = [
+            Projector(p, settings=self.settings, engine=engine, publisher=publisher)
+            for p in self.chosen_projections(names)
+        ]
+        await asyncio.gather(*(p.run(stop) for p in projectors))
+
+    def faust_app(self, name: str) -> AgentApp:
+        """The faust app of a faust agent; its resources close when the app stops."""
+        spec = self.agent(name)
+        if spec.runner != "faust":
+            raise UnknownName("faust agent", name, {n: a for n, a in self.agents.items() if a.runner == "faust"})
+        from services.runtime.faust_app import build_app
+        from services.runtime.saga import Saga
+
+        deps = self.deps()
+        built = spec.build(deps)
+        if isinstance(built, Saga):
+            app = build_app(self.settings, spec.name, sagas=[built], deps=deps)
+        else:
+            app = build_app(
+                self.settings, spec.name, handlers=[(built, spec.topics(self.settings))], deps=deps
+            )
+        return app
+
+    def topics_of(self, types: Iterable[type[Payload]]) -> list[str]:
+        return topics_of(types, self.settings.topics())
+
+
+def _families() -> list[FamilySpec]:
+    return [CORE, *(load(ref) for ref in FAMILIES)]
+
+
+def bootstrap(settings: Settings, **overrides: Any) -> Platform:
+    """The platform of this installation, with ``overrides`` for its resources."""
+    return Platform(settings, _families(), overrides)
