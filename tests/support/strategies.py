@@ -450,6 +450,24 @@ STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
+def _family_strategies() -> None:
+    """A family's tests declare the strategies of its events in ``tests/support/<family>.py``
+    as ``EVENT_STRATEGIES``; they join the catalog-wide table here."""
+    import importlib
+    import pkgutil
+
+    import tests.support
+
+    for info in pkgutil.iter_modules(tests.support.__path__):
+        if info.name == "strategies":
+            continue
+        module = importlib.import_module(f"tests.support.{info.name}")
+        STRATEGIES.update(getattr(module, "EVENT_STRATEGIES", {}))
+
+
+_family_strategies()
+
+
 def payloads(event_type: str) -> st.SearchStrategy[Payload]:
     return STRATEGIES[event_type]
 
