@@ -1,7 +1,9 @@
 """Generated documentation of the catalog: docs/events.md and one JSON Schema per type.
 
 Pure: ``render`` returns the files as text; the CLI writes them, and a test
-fails when the committed copies differ.
+fails when the committed copies differ. Who produces, consumes and folds each
+type is not the catalog's to know: the caller passes it (``Wiring``, from the
+family registry), so the table is derived, never written by hand.
 """
 
 from __future__ import annotations
@@ -9,12 +11,29 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from pydantic import BaseModel
 
 from events.catalog import CATALOG, Catalog, EventSpec
 from events.topics import DLQ_SUFFIX, Context
 
-__all__ = ["render", "schema_for"]
+__all__ = ["Wiring", "render", "schema_for"]
+
+
+class Wiring(Protocol):
+    """Who produces, consumes and folds one event type."""
+
+    @property
+    def producers(self) -> Sequence[str]: ...
+
+    @property
+    def consumers(self) -> Sequence[str]: ...
+
+    @property
+    def read_models(self) -> Sequence[str]: ...
+
 
 _ENVELOPE_FIELDS = [
     ("event_id", "UUID", "unique id; derived events use uuid5(causation id, role)"),
@@ -52,7 +71,33 @@ def _field_rows(spec: EventSpec) -> list[str]:
     return rows
 
 
-def _markdown(catalog: Catalog) -> str:
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(f"`{n}`" if n[0].isalpha() and " " not in n else n for n in names) or "-"
+
+
+def _wiring_table(catalog: Catalog, wiring: Mapping[str, Wiring]) -> list[str]:
+    out = [
+        "## Who produces, consumes and folds each type",
+        "",
+        "Derived from the family registry (`services/registry.py`).",
+        "",
+        "| event type | producers | consumers | read models |",
+        "|---|---|---|---|",
+    ]
+    for spec in catalog:
+        w = wiring.get(spec.event_type)
+        if w is None:
+            continue
+        out.append(
+            f"| `{spec.event_type}` | {_names(w.producers)} | {_names(w.consumers)} "
+            f"| {_names(w.read_models)} |"
+        )
+    return [*out, ""]
+
+
+def _markdown(
+    catalog: Catalog, wiring: Mapping[str, Wiring], models: Mapping[str, type[BaseModel]]
+) -> str:
     out = [
         "# Event catalog",
         "",
@@ -80,7 +125,14 @@ def _markdown(catalog: Catalog) -> str:
         types = ", ".join(f"`{s.event_type}`" for s in catalog if s.context is ctx) or "-"
         out.append(f"| {ctx.value} | `nls.{ctx.value}` | {types} |")
     anywhere = ", ".join(f"`{s.event_type}`" for s in catalog if s.context is None)
-    out += ["", f"On any context topic (infrastructure): {anywhere}.", "", "## Event types", ""]
+    out += ["", f"On any context topic (infrastructure): {anywhere}.", ""]
+    if wiring:
+        out += _wiring_table(catalog, wiring)
+    if models:
+        out += ["## Models", "", "Shared shapes with a schema of their own:", ""]
+        out += [f"- {title}: `schemas/{_model_file(title)}`" for title in sorted(models)]
+        out += [""]
+    out += ["## Event types", ""]
     for spec in catalog:
         doc = inspect.cleandoc(spec.payload.__doc__ or "")
         out += [
@@ -103,10 +155,31 @@ def _markdown(catalog: Catalog) -> str:
     return "\n".join(out) + "\n"
 
 
-def render(catalog: Catalog = CATALOG) -> dict[str, str]:
-    """Relative path under docs/ -> file text."""
-    files = {"events.md": _markdown(catalog)}
+def _model_file(title: str) -> str:
+    """'Course v2' -> 'course.v2.json'."""
+    name, _, version = title.rpartition(" v")
+    return f"{name.lower().replace(' ', '-')}.v{version}.json"
+
+
+def render(
+    catalog: Catalog = CATALOG,
+    *,
+    wiring: Mapping[str, Wiring] | None = None,
+    models: Mapping[str, type[BaseModel]] | None = None,
+) -> dict[str, str]:
+    """Relative path under docs/ -> file text.
+
+    ``wiring``: per event type, who produces, consumes and folds it. ``models``:
+    shared shapes that get a schema file of their own, by title ("Course v2").
+    """
+    models = models or {}
+    files = {"events.md": _markdown(catalog, wiring or {}, models)}
     for spec in catalog:
         text = json.dumps(schema_for(spec), indent=2, sort_keys=True) + "\n"
         files[f"schemas/{spec.event_type}.v{spec.version}.json"] = text
+    for title, model in models.items():
+        schema = model.model_json_schema(mode="validation")
+        schema["title"] = title
+        schema["$id"] = f"https://nls.dev/schemas/{_model_file(title)}"
+        files[f"schemas/{_model_file(title)}"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     return files

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from sqlalchemy import BigInteger, Column, Integer, String, Table, select
+from sqlalchemy import BigInteger, Column, Integer, String, Table, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,8 +21,10 @@ __all__ = [
     "Checkpoint",
     "EventProjection",
     "Projection",
+    "checkpoint_positions",
     "insert_ignore",
     "load_checkpoints",
+    "lock_projection",
     "save_checkpoints",
 ]
 
@@ -184,3 +186,16 @@ async def save_checkpoints(
         },
     )
     await conn.execute(stmt)
+
+
+async def checkpoint_positions(conn: AsyncConnection) -> dict[tuple[str, str, int], int]:
+    """Every projection's position: (projection, topic, partition) -> next offset."""
+    c = CHECKPOINTS.c
+    rows = await conn.execute(select(c.projection, c.topic, c.partition, c.next_offset))
+    return {(p, t, part): int(o) for p, t, part, o in rows}
+
+
+async def lock_projection(conn: AsyncConnection, schema: str, projection: Projection) -> None:
+    """Serialise writers of one projection in one schema (folds and the swap)."""
+    key = f"{schema}.{projection.name}"
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})

@@ -9,9 +9,12 @@ its row.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import (
     Boolean,
     Column,
@@ -23,16 +26,27 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    func,
+    select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events import Context, Envelope, TopicNames
+from events import Envelope
 from events.content import Atom, AtomImported, AtomsGenerated, ConceptImported
-from projections.base import Applied
+from projections.base import Applied, EventProjection
 from projections.db import METADATA
 
-__all__ = ["CONCEPTS", "LEARNING_ATOMS", "ContentProjection"]
+__all__ = [
+    "CONCEPTS",
+    "LEARNING_ATOMS",
+    "AtomView",
+    "ContentProjection",
+    "JitStats",
+    "atom_count",
+    "atoms_of",
+    "jit_stats",
+]
 
 CONCEPTS = Table(
     "concepts",
@@ -100,21 +114,11 @@ def _atom_row(atom: Atom, ev: Envelope, **extra: Any) -> dict[str, Any]:
     } | extra
 
 
-class ContentProjection:
+class ContentProjection(EventProjection):
     name = "content"
-    decodes = True
     tables = (CONCEPTS, LEARNING_ATOMS)
-    volatile_columns: frozenset[str] = frozenset()
-    partition_local = True  # concepts and their atoms share the concept key
-    _types = frozenset(
-        {ConceptImported.event_type, AtomImported.event_type, AtomsGenerated.event_type}
-    )
-
-    def topics(self, names: TopicNames) -> list[str]:
-        return [names.domain(Context.CONTENT)]
-
-    def wants(self, event_type: str | None) -> bool:
-        return event_type in self._types
+    consumes = (ConceptImported, AtomImported, AtomsGenerated)
+    # concepts and their atoms share the concept key
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
         concepts: dict[Any, dict[str, Any]] = {}
@@ -154,3 +158,56 @@ class ContentProjection:
             await conn.execute(stmt)
         if atoms:
             await conn.execute(insert(LEARNING_ATOMS).on_conflict_do_nothing(), atoms)
+
+
+# queries (the API and the CLI read through these) ----------------------------------
+class AtomView(BaseModel):
+    id: uuid.UUID
+    concept_id: uuid.UUID
+    atom_type: str
+    front: str
+    back: str
+    knowledge_type: str
+    content_type: str
+    tags: list[str]
+    fidelity_type: str
+    source_fact_basis: list[str]
+    quality_score: float
+    trigger: str | None
+    strategy: str | None
+    created_at: datetime
+    atom: dict[str, Any]
+
+
+class JitStats(BaseModel):
+    total_atoms: int
+    jit_generated: int
+    by_trigger: dict[str, int]
+
+
+async def atoms_of(conn: AsyncConnection, concept_id: uuid.UUID) -> list[AtomView]:
+    a = LEARNING_ATOMS.c
+    stmt = select(LEARNING_ATOMS).where(a.concept_id == concept_id).order_by(a.created_at, a.id)
+    return [AtomView.model_validate(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def atom_count(conn: AsyncConnection, concept_id: uuid.UUID) -> int | None:
+    """Atoms of a concept, or None when the concept is unknown."""
+    known = await conn.execute(
+        select(CONCEPTS.c.concept_id).where(CONCEPTS.c.concept_id == concept_id)
+    )
+    if known.first() is None:
+        return None
+    stmt = select(func.count()).where(LEARNING_ATOMS.c.concept_id == concept_id)
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def jit_stats(conn: AsyncConnection) -> JitStats:
+    a = LEARNING_ATOMS.c
+    total = int((await conn.execute(select(func.count()).select_from(LEARNING_ATOMS))).scalar_one())
+    jit = a.tags.contains(["jit_generated"])
+    rows = await conn.execute(select(a.trigger, func.count()).where(jit).group_by(a.trigger))
+    by_trigger = {str(t): int(n) for t, n in rows}
+    return JitStats(
+        total_atoms=total, jit_generated=sum(by_trigger.values()), by_trigger=by_trigger
+    )

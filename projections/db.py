@@ -8,6 +8,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from services.errors import ConfigurationError
 from services.settings import Settings
 
 __all__ = [
@@ -41,7 +42,7 @@ def plain_url(url: str) -> str:
 
 def make_engine(settings: Settings, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
     if not settings.database_url:
-        raise RuntimeError("no database configured: set DATABASE_URL or start `nls dev up`")
+        raise ConfigurationError("no database configured: set DATABASE_URL or start `nls dev up`")
     server_settings = {"application_name": "nls"}
     if read_only:
         # Readers cannot write whatever their role allows.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from pydantic import BaseModel
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -23,6 +24,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -33,7 +36,13 @@ from projections.db import METADATA
 from services.runtime.dead_letters import read_dead_letter
 from services.runtime.dlq_replay import read_marker
 
-__all__ = ["DEAD_LETTERS", "DEAD_LETTER_REPLAYS", "DeadLettersProjection"]
+__all__ = [
+    "DEAD_LETTERS",
+    "DEAD_LETTER_REPLAYS",
+    "DeadLetterView",
+    "DeadLettersProjection",
+    "dead_letters",
+]
 
 DEAD_LETTERS = Table(
     "dead_letters",
@@ -142,3 +151,66 @@ class DeadLettersProjection:
             await conn.execute(insert(DEAD_LETTERS).on_conflict_do_nothing(), rows)
         if replays:
             await conn.execute(insert(DEAD_LETTER_REPLAYS).on_conflict_do_nothing(), replays)
+
+
+# queries (the API and the CLI read through these) ----------------------------------
+class DeadLetterView(BaseModel):
+    dlq_topic: str
+    dlq_partition: int
+    dlq_offset: int
+    agent: str
+    kind: str
+    reason: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    event_type: str | None
+    failed_at: datetime
+    original: str  # the original bytes, decoded leniently for display
+    replayed_at: datetime | None = None  # when its original was republished (`nls dlq replay`)
+
+
+async def dead_letters(
+    conn: AsyncConnection,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    agent: str | None = None,
+    kind: str | None = None,
+    replayed: bool | None = None,
+) -> list[DeadLetterView]:
+    """Dead letters, newest first; ``replayed`` selects replayed (True) or pending (False)."""
+    c, r = DEAD_LETTERS.c, DEAD_LETTER_REPLAYS.c
+    # A replay marks the original, so every dead letter of it (one per failing reader).
+    replays = (
+        select(
+            r.source_topic,
+            r.source_partition,
+            r.source_offset,
+            func.min(r.replayed_at).label("replayed_at"),
+        )
+        .group_by(r.source_topic, r.source_partition, r.source_offset)
+        .subquery()
+    )
+    joined = DEAD_LETTERS.outerjoin(
+        replays,
+        (replays.c.source_topic == c.source_topic)
+        & (replays.c.source_partition == c.source_partition)
+        & (replays.c.source_offset == c.source_offset),
+    )
+    stmt = select(DEAD_LETTERS, replays.c.replayed_at).select_from(joined)
+    if agent is not None:
+        stmt = stmt.where(c.agent == agent)
+    if kind is not None:
+        stmt = stmt.where(c.kind == kind)
+    if replayed is not None:
+        has = replays.c.replayed_at.is_not(None)
+        stmt = stmt.where(has if replayed else ~has)
+    order = (c.failed_at.desc(), c.dlq_topic, c.dlq_partition, c.dlq_offset)
+    stmt = stmt.order_by(*order).limit(limit).offset(offset)
+    rows = []
+    for row in await conn.execute(stmt):
+        data = dict(row._mapping)
+        data["original"] = bytes(data["original"]).decode("utf-8", errors="replace")
+        rows.append(DeadLetterView.model_validate(data))
+    return rows

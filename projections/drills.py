@@ -31,7 +31,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events import Context, TopicNames
 from events.drills import (
     BatchCompleted,
     BatchRequested,
@@ -39,7 +38,7 @@ from events.drills import (
     DrillSeriesCompleted,
     DrillSeriesRequested,
 )
-from projections.base import Applied
+from projections.base import Applied, EventProjection
 from projections.db import METADATA
 
 __all__ = ["DRILLS", "DRILL_SERIES", "DrillsProjection", "SeriesView", "series_of"]
@@ -79,27 +78,17 @@ DRILLS = Table(
 )
 
 
-class DrillsProjection:
+class DrillsProjection(EventProjection):
     name = "drills"
-    decodes = True
     tables = (DRILL_SERIES, DRILLS)
-    volatile_columns: frozenset[str] = frozenset()
-    partition_local = True  # everything of a series is keyed by its artifact
-    _types = frozenset(
-        {
-            DrillSeriesRequested.event_type,
-            BatchRequested.event_type,
-            BatchStarted.event_type,
-            BatchCompleted.event_type,
-            DrillSeriesCompleted.event_type,
-        }
+    consumes = (
+        DrillSeriesRequested,
+        BatchRequested,
+        BatchStarted,
+        BatchCompleted,
+        DrillSeriesCompleted,
     )
-
-    def topics(self, names: TopicNames) -> list[str]:
-        return [names.domain(Context.DRILLS)]
-
-    def wants(self, event_type: str | None) -> bool:
-        return event_type in self._types
+    # everything of a series is keyed by its artifact
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
         # Events of one series arrive in order; apply them one by one (series are few

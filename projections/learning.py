@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import (
     Boolean,
     Column,
@@ -18,17 +20,29 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    select,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events import Context, TopicNames
 from events.learning import AnswerSubmitted, FailureDiagnosed
-from projections.base import Applied
+from projections.base import Applied, EventProjection
 from projections.db import METADATA, conn_schema, driver
 
-__all__ = ["ATTEMPTS", "DIAGNOSES", "LEARNER_CONCEPTS", "LearningProjection"]
+__all__ = [
+    "ATTEMPTS",
+    "DIAGNOSES",
+    "LEARNER_CONCEPTS",
+    "AttemptView",
+    "ConceptStandingView",
+    "DiagnosisView",
+    "LearningProjection",
+    "attempts_of",
+    "diagnoses_of",
+    "fail_mode_counts",
+    "standing_of",
+]
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -86,19 +100,12 @@ LEARNER_CONCEPTS = Table(
 )
 
 
-class LearningProjection:
+class LearningProjection(EventProjection):
     name = "learning"
-    decodes = True
     tables = (ATTEMPTS, DIAGNOSES, LEARNER_CONCEPTS)
+    consumes = (AnswerSubmitted, FailureDiagnosed)
     volatile_columns = frozenset({"projected_at"})
-    partition_local = True  # every row belongs to one learner, and learners are keys
-    _types = frozenset({AnswerSubmitted.event_type, FailureDiagnosed.event_type})
-
-    def topics(self, names: TopicNames) -> list[str]:
-        return [names.domain(Context.LEARNING)]
-
-    def wants(self, event_type: str | None) -> bool:
-        return event_type in self._types
+    # every row belongs to one learner, and learners are keys
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
         """Insert new attempts and diagnoses, then fold the new ones into the standings.
@@ -207,3 +214,81 @@ async def _upsert_standing(
         [v[3] for v in values],
         [v[4] for v in values],
     )
+
+
+# queries (the API and the CLI read through these) ----------------------------------
+class DiagnosisView(BaseModel):
+    event_id: uuid.UUID
+    answer_event_id: uuid.UUID
+    learner_id: str
+    session_id: str
+    concept_id: uuid.UUID
+    question_id: str
+    fail_mode: str
+    confidence: float
+    rationale: str
+    evidence: dict[str, Any]
+    diagnosed_at: datetime
+
+
+class AttemptView(BaseModel):
+    event_id: uuid.UUID
+    learner_id: str
+    session_id: str
+    concept_id: uuid.UUID
+    question_id: str
+    question_kind: str
+    correct: bool
+    response_time_ms: int
+    answer_given: str
+    answered_at: datetime
+
+
+class ConceptStandingView(BaseModel):
+    learner_id: str
+    concept_id: uuid.UUID
+    attempts: int
+    correct: int
+    misses: int
+    last_answered_at: datetime | None
+    last_fail_mode: str | None
+
+
+async def diagnoses_of(
+    conn: AsyncConnection, learner_id: str, *, limit: int = 50, offset: int = 0
+) -> list[DiagnosisView]:
+    c = DIAGNOSES.c
+    stmt = (
+        select(*[col for col in DIAGNOSES.c if col.name != "projected_at"])
+        .where(c.learner_id == learner_id)
+        .order_by(c.diagnosed_at.desc(), c.event_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [DiagnosisView.model_validate(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def attempts_of(
+    conn: AsyncConnection, learner_id: str, *, limit: int = 50, offset: int = 0
+) -> list[AttemptView]:
+    c = ATTEMPTS.c
+    stmt = (
+        select(ATTEMPTS)
+        .where(c.learner_id == learner_id)
+        .order_by(c.answered_at.desc(), c.event_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [AttemptView.model_validate(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def standing_of(conn: AsyncConnection, learner_id: str) -> list[ConceptStandingView]:
+    c = LEARNER_CONCEPTS.c
+    stmt = select(LEARNER_CONCEPTS).where(c.learner_id == learner_id).order_by(c.concept_id)
+    return [ConceptStandingView.model_validate(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def fail_mode_counts(conn: AsyncConnection) -> dict[str, int]:
+    c = DIAGNOSES.c
+    rows = await conn.execute(select(c.fail_mode, func.count()).group_by(c.fail_mode))
+    return {mode: int(n) for mode, n in rows}

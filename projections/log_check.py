@@ -13,20 +13,28 @@ names the projection and why.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from projections.base import CHECKPOINTS, Checkpoint, Projection
+from projections.base import (
+    CHECKPOINTS,
+    Checkpoint,
+    Projection,
+    load_checkpoints,
+    lock_projection,
+)
+from projections.db import schema_of
+from services.bus.admin import cluster_id
 from services.bus.consumer import Delivery, consumer_config
 from services.bus.offsets import log_end_offsets, records_at
 from services.settings import Settings
 
-__all__ = ["LogFacts", "fingerprint", "judge", "observe", "start_over"]
+__all__ = ["LogFacts", "fingerprint", "judge", "observe", "reconcile", "start_over"]
 
 log = structlog.get_logger(__name__)
 
@@ -107,3 +115,32 @@ async def start_over(conn: AsyncConnection, projection: Projection, reason: str)
         reason=reason,
         action="read model emptied; folding the new log from its start",
     )
+
+
+async def reconcile(
+    engine: AsyncEngine,
+    projection: Projection,
+    settings: Settings,
+    partitions: Iterable[TopicPartition] | None = None,
+) -> dict[tuple[str, int], Checkpoint]:
+    """The projection's checkpoints, once they are known to belong to the log as it is.
+
+    Checks ``partitions`` (all the checkpoints have, by default) under the projection's
+    lock; where the log is another one, the read model starts over (and none are left).
+    Returns the checkpoints to resume from, and records nothing else.
+    """
+    log_id = await cluster_id(settings)
+    async with engine.begin() as conn:
+        await lock_projection(conn, schema_of(engine), projection)
+        stored = await load_checkpoints(conn, projection.name)
+        wanted = set(partitions) if partitions is not None else None
+        mine = {
+            TopicPartition(t, p): cp
+            for (t, p), cp in stored.items()
+            if wanted is None or TopicPartition(t, p) in wanted
+        }
+        reason = judge(mine, await observe(settings, log_id, mine))
+        if reason is not None:
+            await start_over(conn, projection, reason)
+            return {}
+    return stored

@@ -8,9 +8,8 @@ from sqlalchemy import Column, DateTime, Index, Integer, String, Table, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events import Context, TopicNames
 from events.drills import GamePhase, PositionSeeded, SeededPosition
-from projections.base import Applied
+from projections.base import Applied, EventProjection
 from projections.db import METADATA
 
 __all__ = ["POSITIONS", "PositionsProjection", "library_of"]
@@ -29,19 +28,11 @@ POSITIONS = Table(
 )
 
 
-class PositionsProjection:
+class PositionsProjection(EventProjection):
     name = "positions"
-    decodes = True
     tables = (POSITIONS,)
-    volatile_columns: frozenset[str] = frozenset()
-    partition_local = True  # keyed by position
-    _types = frozenset({PositionSeeded.event_type})
-
-    def topics(self, names: TopicNames) -> list[str]:
-        return [names.domain(Context.DRILLS)]
-
-    def wants(self, event_type: str | None) -> bool:
-        return event_type in self._types
+    consumes = (PositionSeeded,)
+    # keyed by position
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
         rows = []

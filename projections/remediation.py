@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Index, Integer, String, Table, Text, Uuid, func
+from pydantic import BaseModel
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events import Context, TopicNames
 from events.learning import RemediationPlanned
-from projections.base import Applied
+from projections.base import Applied, EventProjection
 from projections.db import METADATA
 
-__all__ = ["REMEDIATION_PLANS", "RemediationProjection"]
+__all__ = [
+    "REMEDIATION_PLANS",
+    "PlanView",
+    "RemediationProjection",
+    "plans_of",
+]
 
 REMEDIATION_PLANS = Table(
     "remediation_plans",
@@ -46,19 +66,12 @@ REMEDIATION_PLANS = Table(
 )
 
 
-class RemediationProjection:
+class RemediationProjection(EventProjection):
     name = "remediation"
-    decodes = True
     tables = (REMEDIATION_PLANS,)
+    consumes = (RemediationPlanned,)
     volatile_columns = frozenset({"projected_at"})
-    partition_local = True  # plans are keyed by learner
-    _types = frozenset({RemediationPlanned.event_type})
-
-    def topics(self, names: TopicNames) -> list[str]:
-        return [names.domain(Context.LEARNING)]
-
-    def wants(self, event_type: str | None) -> bool:
-        return event_type in self._types
+    # plans are keyed by learner
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
         rows = []
@@ -89,3 +102,35 @@ class RemediationProjection:
             )
         if rows:
             await conn.execute(insert(REMEDIATION_PLANS).on_conflict_do_nothing(), rows)
+
+
+# queries (the API and the CLI read through these) ----------------------------------
+class PlanView(BaseModel):
+    event_id: uuid.UUID
+    diagnosis_event_id: uuid.UUID
+    answer_event_id: uuid.UUID
+    learner_id: str
+    session_id: str
+    concept_id: uuid.UUID
+    question_id: str
+    fail_mode: str
+    atoms: list[dict[str, Any]]
+    jit_requested: bool
+    jit_generated: int
+    from_cache: bool
+    suggest_break: bool
+    practice_only: bool
+    note: str
+    errors: list[str]
+    planned_at: datetime
+
+
+async def plans_of(
+    conn: AsyncConnection, learner_id: str, *, question_id: str | None = None, limit: int = 20
+) -> list[PlanView]:
+    p = REMEDIATION_PLANS.c
+    stmt = select(REMEDIATION_PLANS).where(p.learner_id == learner_id)
+    if question_id is not None:
+        stmt = stmt.where(p.question_id == question_id)
+    stmt = stmt.order_by(p.planned_at.desc(), p.event_id).limit(limit)
+    return [PlanView.model_validate(r._mapping) for r in await conn.execute(stmt)]

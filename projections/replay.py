@@ -20,9 +20,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from projections.base import CHECKPOINTS, Projection
+from projections.base import CHECKPOINTS, Projection, lock_projection
 from projections.db import create_schema, in_schema, schema_of
-from projections.runner import Decoded, decode_batch, lock_projection, setup_tables, write_batch
+from projections.runner import Decoded, decode_batch, setup_tables, write_batch
 from services.bus.admin import cluster_id
 from services.bus.consumer import Delivery, consumer_config
 from services.bus.gaps import GapGuard
@@ -229,7 +229,7 @@ async def _with_children(
                 pool,
                 _child,
                 settings,
-                projection.name,
+                f"{type(projection).__module__}:{type(projection).__qualname__}",
                 scratch,
                 [(tp.topic, tp.partition) for tp in group],
                 {f"{tp.topic}:{tp.partition}": ends[tp] for tp in group},
@@ -259,7 +259,7 @@ async def _with_children(
 
 def _child(
     settings: Settings,
-    projection_name: str,
+    projection_ref: str,
     scratch: str,
     tps: list[tuple[str, int]],
     ends: dict[str, int],
@@ -268,8 +268,8 @@ def _child(
 ) -> dict[str, int]:
     """A rebuild worker process (spawned): fold its partitions, report progress."""
     from projections.db import make_engine
-    from projections.registry import get_projection
     from services.bus.producer import EventPublisher
+    from services.runtime.family import load
     from services.runtime.worker import tune_gc
 
     tune_gc()
@@ -281,7 +281,7 @@ def _child(
         try:
             async with EventPublisher(settings, client_id="replay") as publisher:
                 return await _fold_partitions(
-                    get_projection(projection_name),
+                    load(projection_ref)(),
                     settings,
                     in_schema(engine, scratch),
                     publisher,

@@ -27,10 +27,11 @@ from projections.base import (
     Checkpoint,
     Projection,
     load_checkpoints,
+    lock_projection,
     save_checkpoints,
 )
 from projections.db import create_schema, schema_of
-from projections.log_check import fingerprint_of, judge, observe, start_over
+from projections.log_check import fingerprint_of, reconcile
 from services.bus.admin import cluster_id
 from services.bus.consumer import Delivery, consumer_config
 from services.bus.gaps import GapGuard
@@ -49,7 +50,6 @@ __all__ = [
     "agent_name",
     "decode_batch",
     "fold_batch",
-    "lock_projection",
     "setup_tables",
     "write_batch",
 ]
@@ -77,12 +77,6 @@ class FoldResult:
     applied: int = 0
     rewind: dict[TopicPartition, int] = field(default_factory=dict)
     dead: list[DeadLetter] = field(default_factory=list)
-
-
-async def lock_projection(conn: AsyncConnection, schema: str, projection: Projection) -> None:
-    """Serialise writers of one projection in one schema (folds and the swap)."""
-    key = f"{schema}.{projection.name}"
-    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
 
 
 async def _apply_isolating(
@@ -278,18 +272,7 @@ class Projector:
         if consumer is None:
             return
         self.log_id = await cluster_id(self.settings)
-        async with self.engine.begin() as conn:
-            await lock_projection(conn, schema_of(self.engine), self.projection)
-            stored = await load_checkpoints(conn, self.projection.name)
-            mine = {
-                tp: stored[(tp.topic, tp.partition)]
-                for tp in assigned
-                if (tp.topic, tp.partition) in stored
-            }
-            reason = judge(mine, await observe(self.settings, self.log_id, mine))
-            if reason is not None:
-                await start_over(conn, self.projection, reason)
-                stored = {}
+        stored = await reconcile(self.engine, self.projection, self.settings, assigned)
         for tp in assigned:
             known = stored.get((tp.topic, tp.partition))
             offset = known.next_offset if known else 0

@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, String, Table
+from pydantic import BaseModel
+from sqlalchemy import Boolean, Column, DateTime, String, Table, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events import Context, TopicNames
 from events.training import SessionJitGenerated
-from projections.base import Applied
+from projections.base import Applied, EventProjection
 from projections.db import METADATA
 
-__all__ = ["TRAINING_SESSIONS", "TrainingProjection"]
+__all__ = ["TRAINING_SESSIONS", "TrainingProjection", "TrainingSessionView", "session_of"]
 
 TRAINING_SESSIONS = Table(
     "training_sessions",
@@ -32,19 +34,11 @@ TRAINING_SESSIONS = Table(
 )
 
 
-class TrainingProjection:
+class TrainingProjection(EventProjection):
     name = "training"
-    decodes = True
     tables = (TRAINING_SESSIONS,)
-    volatile_columns: frozenset[str] = frozenset()
-    partition_local = True  # keyed by session
-    _types = frozenset({SessionJitGenerated.event_type})
-
-    def topics(self, names: TopicNames) -> list[str]:
-        return [names.domain(Context.TRAINING)]
-
-    def wants(self, event_type: str | None) -> bool:
-        return event_type in self._types
+    consumes = (SessionJitGenerated,)
+    # keyed by session
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
         rows = {}
@@ -72,3 +66,26 @@ class TrainingProjection:
                 where=TRAINING_SESSIONS.c.jit_generated_at <= stmt.excluded.jit_generated_at,
             )
             await conn.execute(stmt)
+
+
+# queries ----------------------------------------------------------------------------------
+class TrainingSessionView(BaseModel):
+    session_id: str
+    lifter_id: str
+    main_lift: str
+    skip_main_lift: bool
+    session: dict[str, Any]
+    rationale: list[str]
+    confidence: str
+    jit_strategy: str
+    jit_generated_at: datetime
+    jit_input_snapshot: dict[str, Any]
+
+
+async def session_of(conn: AsyncConnection, session_id: str) -> TrainingSessionView | None:
+    row = (
+        await conn.execute(
+            select(TRAINING_SESSIONS).where(TRAINING_SESSIONS.c.session_id == session_id)
+        )
+    ).first()
+    return None if row is None else TrainingSessionView.model_validate(row._mapping)

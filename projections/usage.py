@@ -9,8 +9,10 @@ can be read per family, strategy and provider without knowing the families.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import cached_property
 
+from pydantic import BaseModel
 from sqlalchemy import (
     Column,
     DateTime,
@@ -21,16 +23,25 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    case,
+    cast,
+    func,
+    select,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events import CATALOG, TopicNames
+from events import CATALOG
 from events.common import carries_usage, usages_of
-from projections.base import Applied
+from projections.base import Applied, EventProjection
 from projections.db import METADATA
 
-__all__ = ["GENERATION_USAGE", "UsageProjection"]
+__all__ = [
+    "GENERATION_USAGE",
+    "UsageProjection",
+    "UsageStatsView",
+    "usage_stats",
+]
 
 GENERATION_USAGE = Table(
     "generation_usage",
@@ -59,22 +70,16 @@ GENERATION_USAGE = Table(
 )
 
 
-class UsageProjection:
+class UsageProjection(EventProjection):
+    """Every event that carries usage, whichever family produced it."""
+
     name = "generation_usage"
-    decodes = True
     tables = (GENERATION_USAGE,)
-    volatile_columns: frozenset[str] = frozenset()
-    partition_local = True  # every row belongs to one event
+    consumes = ()  # every type that carries usage: see consumed_types
 
     @cached_property
-    def _types(self) -> frozenset[str]:
+    def consumed_types(self) -> frozenset[str]:  # type: ignore[override]
         return frozenset(s.event_type for s in CATALOG if carries_usage(s.payload))
-
-    def topics(self, names: TopicNames) -> list[str]:
-        return names.all_domain()
-
-    def wants(self, event_type: str | None) -> bool:
-        return event_type in self._types
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
         rows = []
@@ -107,3 +112,52 @@ class UsageProjection:
                 )
         if rows:
             await conn.execute(insert(GENERATION_USAGE).on_conflict_do_nothing(), rows)
+
+
+# queries (the API and the CLI read through these) ----------------------------------
+class UsageStatsView(BaseModel):
+    """Generation calls of one family, strategy and provider; fallbacks count under the
+    strategy that failed (``fallback_from``)."""
+
+    family: str
+    strategy: str
+    provider: str | None
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    cost_usd: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    fallback_rate: float
+
+
+async def usage_stats(
+    conn: AsyncConnection, *, family: str | None = None, since: datetime | None = None
+) -> list[UsageStatsView]:
+    c = GENERATION_USAGE.c
+    strategy = func.coalesce(c.fallback_from, c.strategy).label("strategy")
+    stmt = (
+        select(
+            c.family,
+            strategy,
+            c.provider,
+            func.count().label("calls"),
+            func.sum(c.input_tokens).label("input_tokens"),
+            func.sum(c.output_tokens).label("output_tokens"),
+            func.sum(c.cached_tokens).label("cached_tokens"),
+            func.sum(c.cost_usd).label("cost_usd"),
+            func.percentile_cont(0.5).within_group(c.latency_ms).label("latency_p50_ms"),
+            func.percentile_cont(0.95).within_group(c.latency_ms).label("latency_p95_ms"),
+            func.avg(cast(case((c.fallback_from.is_not(None), 1), else_=0), Float)).label(
+                "fallback_rate"
+            ),
+        )
+        .group_by(c.family, strategy, c.provider)
+        .order_by(c.family, strategy, c.provider)
+    )
+    if family is not None:
+        stmt = stmt.where(c.family == family)
+    if since is not None:
+        stmt = stmt.where(c.occurred_at >= since)
+    return [UsageStatsView.model_validate(r._mapping) for r in await conn.execute(stmt)]

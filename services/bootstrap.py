@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from projections.base import Projection
     from services.runtime.faust_app import AgentApp
 
-__all__ = ["CORE", "PROJECTOR", "Platform", "Wiring", "bootstrap"]
+__all__ = ["CORE", "PROJECTOR", "Platform", "Wiring", "bootstrap", "family_specs"]
 
 
 def _no_handler(deps: Deps) -> Any:
@@ -130,7 +130,7 @@ class Platform:
         return frozenset(
             t
             for p in self.projections.values()
-            for t in CATALOG.types()
+            for t in (s.event_type for s in CATALOG)
             if p.decodes and p.wants(t)
         )
 
@@ -141,9 +141,7 @@ class Platform:
             t = spec.event_type
             producers = [a.name for a in self.agents.values() if t in a.produced_types]
             producers += [
-                "apps, API, CLI"
-                for f in self.families
-                if any(i.event_type == t for i in f.inputs)
+                "apps, API, CLI" for f in self.families if any(i.event_type == t for i in f.inputs)
             ][:1]
             consumers = [
                 a.name
@@ -154,35 +152,73 @@ class Platform:
             out[t] = Wiring(tuple(producers), tuple(consumers), tuple(folded))
         return out
 
+    def docs(self) -> dict[str, str]:
+        """docs/events.md and the JSON Schemas, with the wiring and the families' models."""
+        from events.docs import render
+
+        models = {t: load(ref) for f in self.families for t, ref in f.models.items()}
+        return render(CATALOG, wiring=self.wiring(), models=models)
+
     # running -----------------------------------------------------------------------
     def deps(self) -> Deps:
         return Deps(self.settings, self.overrides)
 
-    async def run(self, name: str, stop: asyncio.Event, *, projections: Sequence[str] = ()) -> None:
-        """Run a batched agent (or the projector) until ``stop``; faust agents use ``faust_app``."""
+    async def run(
+        self,
+        name: str,
+        stop: asyncio.Event,
+        *,
+        projections: Sequence[str] = (),
+        inline: bool = False,
+    ) -> None:
+        """Run a batched agent (or the projector) until ``stop``.
+
+        A faust agent runs as a faust worker (``faust_app``); with ``inline`` it runs
+        here instead, its handler (or saga, with an in-memory store and a deadline
+        ticker) on the batched runner behind the same guard: tests and benchmarks
+        run whole flows in one process that way.
+        """
         spec = self.agent(name)
-        if spec.runner == "faust":
+        if spec.runner == "faust" and not inline:
             raise UnknownName("batched agent", name, self._batched())
         from services.bus.admin import ensure_topics
         from services.bus.producer import EventPublisher
 
         await ensure_topics(self.settings)
-        async with self.deps() as deps, EventPublisher(
-            self.settings, client_id=spec.name
-        ) as publisher:
+        async with (
+            self.deps() as deps,
+            EventPublisher(self.settings, client_id=spec.name) as own,
+        ):
+            publisher = self.overrides.get("publisher", own)
             if spec.runner == "projector":
                 await self._run_projector(deps, publisher, projections, stop)
                 return
-            from services.runtime.batch_runner import BatchRunner
+            await self._run_inline(spec, spec.build(deps), publisher, stop)
 
-            runner = BatchRunner(
-                spec.build(deps),
-                settings=self.settings,
-                publisher=self.overrides.get("publisher", publisher),
-                topics=spec.topics(self.settings),
-                group_id=f"{self.settings.topic_prefix}.{spec.name}",
+    async def _run_inline(
+        self, spec: AgentSpec, built: Any, publisher: Any, stop: asyncio.Event
+    ) -> None:
+        from services.runtime.batch_runner import BatchRunner
+        from services.runtime.saga import InMemorySagaStore, Saga, SagaHandler, tick_deadlines
+
+        ticker: asyncio.Task[None] | None = None
+        if isinstance(built, Saga):
+            built = SagaHandler(built, InMemorySagaStore(built.state_type), publisher)
+            ticker = asyncio.create_task(
+                tick_deadlines(built, publisher, self.settings.saga_tick_s, stop)
             )
+        runner = BatchRunner(
+            built,
+            settings=self.settings,
+            publisher=publisher,
+            topics=spec.topics(self.settings),
+            group_id=f"{self.settings.topic_prefix}.{spec.name}",
+        )
+        try:
             await runner.run(stop)
+        finally:
+            if ticker is not None:
+                await ticker
 
     def _batched(self) -> dict[str, AgentSpec]:
         return {n: a for n, a in self.agents.items() if a.runner != "faust"}
@@ -203,7 +239,9 @@ class Platform:
         """The faust app of a faust agent; its resources close when the app stops."""
         spec = self.agent(name)
         if spec.runner != "faust":
-            raise UnknownName("faust agent", name, {n: a for n, a in self.agents.items() if a.runner == "faust"})
+            raise UnknownName(
+                "faust agent", name, {n: a for n, a in self.agents.items() if a.runner == "faust"}
+            )
         from services.runtime.faust_app import build_app
         from services.runtime.saga import Saga
 
@@ -221,10 +259,11 @@ class Platform:
         return topics_of(types, self.settings.topics())
 
 
-def _families() -> list[FamilySpec]:
+def family_specs() -> list[FamilySpec]:
+    """The platform's own declaration, then every registered family's."""
     return [CORE, *(load(ref) for ref in FAMILIES)]
 
 
 def bootstrap(settings: Settings, **overrides: Any) -> Platform:
     """The platform of this installation, with ``overrides`` for its resources."""
-    return Platform(settings, _families(), overrides)
+    return Platform(settings, family_specs(), overrides)

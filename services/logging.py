@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import structlog
@@ -11,9 +10,11 @@ import structlog
 __all__ = ["configure_logging"]
 
 
-def configure_logging(level: str | None = None, *, json: bool | None = None) -> None:
-    level_name = (level or os.environ.get("NLS_LOG_LEVEL", "info")).upper()
-    as_json = json if json is not None else os.environ.get("NLS_LOG_JSON", "") in {"1", "true"}
+def configure_logging(level: str = "info", *, json: bool = False) -> None:
+    """Console lines (or JSON lines with ``json``) at ``level``; Settings.log_level and
+    Settings.log_json say which for a worker."""
+    level_name = level.upper()
+    as_json = json
     numeric = logging.getLevelNamesMapping().get(level_name, logging.INFO)
     logging.basicConfig(
         level=max(numeric, logging.WARNING), stream=sys.stderr, format="%(message)s"

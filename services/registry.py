@@ -15,4 +15,5 @@ FAMILIES: tuple[str, ...] = (
     "services.remediation.family:FAMILY",
     "services.drills.family:FAMILY",
     "services.strength.family:FAMILY",
+    "services.courses.family:FAMILY",
 )

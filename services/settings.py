@@ -19,6 +19,7 @@ from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.topics import TopicNames
+from services.errors import ConfigurationError
 from services.generation.settings import GenerationSettings
 
 __all__ = ["STACK_ENV", "Settings", "env_of", "get_settings"]
@@ -114,6 +115,15 @@ class Settings(BaseSettings):
     # embedded stack -------------------------------------------------------
     state_dir: str = Field(default=".nls", description="where the dev stack keeps its files")
 
+    # logs and metrics -----------------------------------------------------------
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = Field(default=False, description="JSON lines instead of console lines")
+    metrics_dir: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "NLS_METRICS_DIR"),
+        description="shared by every worker's metrics (prometheus multiprocess mode)",
+    )
+
     # the generation gateway, and the families' sections ---------------------
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     sections: dict[str, dict[str, Any]] = Field(
@@ -150,7 +160,7 @@ class Settings(BaseSettings):
 
     def bootstrap(self) -> str:
         if not self.kafka_bootstrap_servers:
-            raise RuntimeError(
+            raise ConfigurationError(
                 "no broker configured: set KAFKA_BOOTSTRAP_SERVERS or start `nls dev up`"
             )
         return self.kafka_bootstrap_servers

@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from services.bus.admin import ensure_topics
+from services.generation.settings import GenerationSettings
 from services.logging import configure_logging
 from services.settings import Settings
 from tools.devstack.provision import BrokerInfo, DatabaseInfo, broker, database
@@ -45,6 +46,8 @@ def make_settings(kafka: BrokerInfo, postgres: DatabaseInfo, **overrides: object
         "saga_tick_s": 0.2,
         "api_token": SecretStr("test-token"),
         "batch_timeout_ms": 20,
+        # No provider unless a test brings one (a fake server): never the network.
+        "generation": GenerationSettings.model_construct(),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -58,17 +61,13 @@ async def settings(kafka: BrokerInfo, postgres: DatabaseInfo) -> AsyncIterator[S
 
 
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """Environment for an ``nls`` subprocess that talks to the same broker, DB and topics."""
+    """Environment for an ``nls`` subprocess with these settings (same broker, DB, topics)."""
+    quick = settings.model_copy(
+        update={"retry_base_delay_s": 0.01, "saga_tick_s": 0.2, "log_level": "info"}
+    )
     env = {
         **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap(),
-        "NLS_BROKER_FLAVOUR": settings.broker_flavour,
-        "DATABASE_URL": settings.database_url or "",
-        "NLS_TOPIC_PREFIX": settings.topic_prefix,
-        "NLS_DB_SCHEMA": settings.db_schema,
-        "NLS_RETRY_BASE_DELAY_S": "0.01",
-        "NLS_SAGA_TICK_S": "0.2",
-        "NLS_LOG_LEVEL": "info",
+        **quick.child_env(),
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     }

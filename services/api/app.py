@@ -20,17 +20,14 @@ from sqlalchemy.exc import ProgrammingError
 
 from events import CATALOG, Envelope, InvalidEvent, UndecodableEvent, UnknownEventType
 from events.codec import loads
-from projections import queries
+from projections.base import checkpoint_positions
 from projections.db import make_engine
-from projections.registry import PROJECTIONS
+from projections.usage import UsageStatsView, usage_stats
 from services.api.auth import BearerAuth, bearer_scheme
 from services.api.dead_letters import router as dead_letters_router
 from services.api.deps import (
     Conn,
     FamilyQuery,
-    Limit,
-    Offset,
-    PathId,
     Since,
     State,
     database,
@@ -43,8 +40,8 @@ from services.api.errors import (
     install_error_handlers,
 )
 from services.api.event_body import MAX_BATCH, describe_event_body, publishable
-from services.api.generators import router as generators_router
 from services.api.metrics import ScrapeData, render_metrics
+from services.bootstrap import bootstrap
 from services.bus.admin import ensure_topics
 from services.bus.consumer import consumer_config
 from services.bus.offsets import log_end_offsets
@@ -119,7 +116,11 @@ def _parse_events(body: bytes) -> list[Envelope]:
     return envelopes
 
 
-def create_app(settings: Settings, *, publisher: Publisher | None = None) -> FastAPI:
+def create_app(settings: Settings, **overrides: Any) -> FastAPI:
+    """The API of the platform ``bootstrap(settings, **overrides)`` assembles: the core
+    routes and every family's router (``publisher`` may be overridden too)."""
+    platform = bootstrap(settings, **overrides)
+    publisher: Publisher | None = overrides.get("publisher")
     token = settings.api_token.get_secret_value() if settings.api_token else ""
     state = State()
     state.settings = settings
@@ -215,49 +216,21 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
         await state.publisher.publish(envelopes)
         return Accepted(accepted=len(envelopes), event_ids=[str(e.event_id) for e in envelopes])
 
-    @secured.get(
-        "/v1/learners/{learner_id}/diagnoses",
-        response_model=list[queries.DiagnosisView],
-        tags=["learning"],
-    )
-    async def learner_diagnoses(
-        learner_id: PathId, conn: Conn, limit: Limit = 50, offset: Offset = 0
-    ) -> Any:
-        return await queries.diagnoses_of(conn, learner_id, limit=limit, offset=offset)
-
-    @secured.get(
-        "/v1/learners/{learner_id}/attempts",
-        response_model=list[queries.AttemptView],
-        tags=["learning"],
-    )
-    async def learner_attempts(
-        learner_id: PathId, conn: Conn, limit: Limit = 50, offset: Offset = 0
-    ) -> Any:
-        return await queries.attempts_of(conn, learner_id, limit=limit, offset=offset)
-
-    @secured.get(
-        "/v1/learners/{learner_id}/concepts",
-        response_model=list[queries.ConceptStandingView],
-        tags=["learning"],
-    )
-    async def learner_concepts(learner_id: PathId, conn: Conn) -> Any:
-        return await queries.standing_of(conn, learner_id)
-
-    @secured.get("/v1/stats/usage", response_model=list[queries.UsageStatsView], tags=["ops"])
-    async def usage_stats(conn: Conn, family: FamilyQuery = None, since: Since = None) -> Any:
+    @secured.get("/v1/stats/usage", response_model=list[UsageStatsView], tags=["ops"])
+    async def usage(conn: Conn, family: FamilyQuery = None, since: Since = None) -> Any:
         """Generation calls, tokens, cost, latency and fallback rate by family, strategy,
         provider."""
-        return await queries.usage_stats(conn, family=family, since=since)
+        return await usage_stats(conn, family=family, since=since)
 
     async def scrape() -> ScrapeData:
         names = settings.topics()
         async with database(state.engine) as conn:
             try:
-                cps = await queries.checkpoints(conn)
+                cps = await checkpoint_positions(conn)
             except ProgrammingError:
                 cps = {}
         wanted = {
-            topic: [p.name for p in PROJECTIONS.values() if topic in p.topics(names)]
+            topic: [p.name for p in platform.projections.values() if topic in p.topics(names)]
             for topic in names.all_domain() + names.all_dlq()
         }
         async with state.reader_lock:
@@ -293,11 +266,13 @@ def create_app(settings: Settings, *, publisher: Publisher | None = None) -> Fas
     )
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(
-            render_metrics(await scrape()), media_type="text/plain; version=0.0.4"
+            render_metrics(await scrape(), multiprocess=settings.metrics_dir is not None),
+            media_type="text/plain; version=0.0.4",
         )
 
     secured.include_router(dead_letters_router)
+    for router in platform.routers():
+        secured.include_router(router)
     app.include_router(secured)
-    app.include_router(generators_router, dependencies=[Depends(bearer_scheme)])
     app.include_router(docs_router)
     return app

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from projections import queries
+from projections.dead_letters import DeadLetterView, dead_letters
 from services.api.deps import AGENT_PATTERN, KIND_PATTERN, Conn, Limit, Offset, State
 from services.api.errors import ApiError
 from services.runtime.dlq_replay import ReplayFilter, ReplayPlan, parse_since
@@ -109,7 +109,7 @@ def replay_result(plan: ReplayPlan, *, dry_run: bool) -> ReplayResult:
     )
 
 
-@router.get("/v1/dead-letters", response_model=list[queries.DeadLetterView])
+@router.get("/v1/dead-letters", response_model=list[DeadLetterView])
 async def list_dead_letters(
     conn: Conn,
     limit: Limit = 50,
@@ -121,7 +121,7 @@ async def list_dead_letters(
     ] = None,
 ) -> Any:
     """Dead letters, newest first: who failed on what, why, and whether it was replayed."""
-    return await queries.dead_letters(
+    return await dead_letters(
         conn, limit=limit, offset=offset, agent=agent, kind=kind, replayed=replayed
     )
 

@@ -7,7 +7,6 @@ right whichever process runs the projectors.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -54,9 +53,9 @@ class _Snapshot:
         return [lag, pos, dlq]
 
 
-def render_metrics(data: ScrapeData) -> bytes:
+def render_metrics(data: ScrapeData, *, multiprocess: bool = False) -> bytes:
     """This process's metrics (or every worker's, in multiprocess mode) and the snapshot."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if multiprocess:
         base = CollectorRegistry()
         MultiProcessCollector(base)  # type: ignore[no-untyped-call]
     else:

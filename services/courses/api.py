@@ -25,13 +25,23 @@ from events import Envelope
 from events.courses import CourseRequested, ItemMode
 from projections.courses import CandidateView, CourseView, answer_of, candidates_of, course_of
 from services.api.deps import Conn, Pub
+from services.api.errors import ERROR_RESPONSES, ErrorBody
 
 __all__ = ["MAX_WAIT_S", "CourseAccepted", "CourseBody", "router"]
 
 MAX_WAIT_S = 120.0
 POLL_S = 0.25
 
-router = APIRouter(tags=["courses"])
+router = APIRouter(tags=["courses"], responses=ERROR_RESPONSES)
+
+
+class CourseProblemBody(BaseModel):
+    """The seed's body for a course that needs attention (422) or whose candidates all
+    failed (502): ``error``, ``code`` and ``details``."""
+
+    error: str
+    code: str
+    details: dict[str, Any]
 
 
 class CourseBody(BaseModel):
@@ -95,8 +105,11 @@ async def _wait(conn: Any, course_id: uuid.UUID, seconds: float) -> CourseView |
     summary="Ask for a worksheet course (best of K candidates, or the single path)",
     responses={
         200: {"description": "with ?wait=: the course was selected in time"},
-        422: {"description": "invalid request (detail names the field), or needs_attention"},
-        502: {"description": "with ?wait=: every candidate failed"},
+        422: {
+            "description": "invalid request (detail names the field), or needs_attention",
+            "model": ErrorBody | CourseProblemBody,
+        },
+        502: {"description": "with ?wait=: every candidate failed", "model": CourseProblemBody},
     },
 )
 async def request_course(

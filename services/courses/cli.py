@@ -15,41 +15,29 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Coroutine, Sequence
-from typing import Annotated, Any, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 from pydantic import ValidationError
-from rich.console import Console, Group
+from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 
 from events import Envelope
 from events.courses import CourseRequested, ItemMode
-from projections.courses import CandidateView, CourseView, candidates_of, course_of
+from services.runtime.cli import console, fail, platform, run
 from services.settings import get_settings
+
+if TYPE_CHECKING:
+    from projections.courses import CandidateView, CourseView
 
 __all__ = ["course_table", "courses_app", "outcome_lines", "parse_modes", "progress_table"]
 
 courses_app = typer.Typer(help="Worksheet courses: best of K candidates.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
 STRATEGIES = ("rules", "llm", "auto")
 FINISHED = ("SELECTED", "NEEDS_ATTENTION", "FAILED")
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        return asyncio.run(coro)
-    except (OSError, RuntimeError) as exc:
-        raise _fail(str(exc)) from None
 
 
 def parse_modes(text: str) -> list[ItemMode]:
@@ -159,24 +147,20 @@ def course_table(view: CourseView) -> Table:
 
 
 async def _read(course_id: uuid.UUID) -> tuple[CourseView | None, list[CandidateView]]:
-    from projections.db import make_engine
+    from projections.courses import candidates_of, course_of
 
-    engine = make_engine(get_settings(), read_only=True)
-    try:
-        async with engine.connect() as conn:
-            view = await course_of(conn, course_id)
-            return view, (await candidates_of(conn, course_id) if view else [])
-    finally:
-        await engine.dispose()
+    async with platform().deps() as deps, deps.read_engine().connect() as conn:
+        view = await course_of(conn, course_id)
+        return view, (await candidates_of(conn, course_id) if view else [])
 
 
 async def _follow(course_id: uuid.UUID, timeout: float) -> CourseView | None:
-    from projections.db import make_engine
+    from projections.courses import candidates_of, course_of
 
-    engine = make_engine(get_settings(), read_only=True)
     deadline = time.monotonic() + timeout
     view: CourseView | None = None
-    try:
+    async with platform().deps() as deps:
+        engine = deps.read_engine()
         with Live(progress_table(None, []), console=console, refresh_per_second=4) as live:
             while time.monotonic() < deadline:
                 async with engine.connect() as conn:
@@ -186,8 +170,6 @@ async def _follow(course_id: uuid.UUID, timeout: float) -> CourseView | None:
                 if view is not None and view.status in FINISHED:
                     return view
                 await asyncio.sleep(0.5)
-    finally:
-        await engine.dispose()
     return view
 
 
@@ -208,7 +190,7 @@ def courses_request(
 ) -> None:
     """Ask for a worksheet course and follow its candidates live."""
     if strategy is not None and strategy not in STRATEGIES:
-        raise _fail(f"--strategy: no strategy {strategy!r} (known: {', '.join(STRATEGIES)})", 2)
+        raise fail(f"--strategy: no strategy {strategy!r} (known: {', '.join(STRATEGIES)})", 2)
     try:
         request = CourseRequested(
             course_id=uuid.uuid4(),
@@ -227,8 +209,8 @@ def courses_request(
             where = "--" + str(first["loc"][0]).replace("_", "-").replace(
                 "candidate-count", "candidates"
             )
-            raise _fail(f"{where}: {first['msg']}", 2) from None
-        raise _fail(str(exc), 2) from None
+            raise fail(f"{where}: {first['msg']}", 2) from None
+        raise fail(str(exc), 2) from None
 
     async def publish() -> None:
         from services.bus.admin import ensure_topics
@@ -239,13 +221,13 @@ def courses_request(
         async with EventPublisher(s, client_id="cli") as pub:
             await pub.publish([Envelope.new(request, source="cli")])
 
-    _run(publish())
+    run(publish())
     console.print(f"requested course {request.course_id}")
     if not wait:
         return
-    view = _run(_follow(request.course_id, timeout))
+    view = run(_follow(request.course_id, timeout))
     if view is None or view.status not in FINISHED:
-        raise _fail(f"course {request.course_id} still generating after {timeout:.0f}s")
+        raise fail(f"course {request.course_id} still generating after {timeout:.0f}s")
     for line in outcome_lines(view):
         console.print(line)
     if view.status != "SELECTED":
@@ -261,10 +243,10 @@ def courses_show(
     try:
         cid = uuid.UUID(course_id)
     except ValueError:
-        raise _fail(f"{course_id!r} is not a course id (a UUID)", 2) from None
-    view, found = _run(_read(cid))
+        raise fail(f"{course_id!r} is not a course id (a UUID)", 2) from None
+    view, found = run(_read(cid))
     if view is None:
-        raise _fail(f"no course {cid}")
+        raise fail(f"no course {cid}")
     if as_json:
         data = {
             "course": view.model_dump(mode="json"),

@@ -25,6 +25,7 @@ FAMILY = FamilySpec(
             produces=(FailureDiagnosed,),
             runner="batched",
             build=_diagnoser,
+            replicas=2,
         ),
     ),
     read_models=("projections.learning:LearningProjection",),

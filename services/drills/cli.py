@@ -12,8 +12,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from events.drills import GamePhase
+from services.runtime.cli import console, fail, read, run
 from services.settings import get_settings
-from tools.cli.common import console, fail, read, run
 
 if TYPE_CHECKING:
     from projections.drills import SeriesView
@@ -38,7 +38,7 @@ def positions_seed(
     from services.bus.producer import EventPublisher
     from services.drills.engine import GnubgEngine
     from services.drills.library import build_library, seeded_events
-    from tools.cli.content import progress_bar
+    from services.runtime.cli import progress_bar
 
     async def go() -> int:
         s = get_settings()

@@ -90,7 +90,10 @@ FAMILY = FamilySpec(
         "projections.drills:DrillsProjection",
     ),
     router="services.drills.api:router",
-    cli={"positions": "services.drills.cli:positions_app", "drills": "services.drills.cli:drills_app"},
+    cli={
+        "positions": "services.drills.cli:positions_app",
+        "drills": "services.drills.cli:drills_app",
+    },
     strategies=("services.drills.llm:DRILLS",),
     inputs=(DrillSeriesRequested, PositionSeeded),
 )

@@ -64,9 +64,7 @@ class RemediationRouter:
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
         existing = await self.store.atoms(event.payload_as(FailureDiagnosed).concept_id)
         return (
-            planning.for_diagnosis(
-                event, existing, enable_jit=self.enable_jit, source=self.name
-            ),
+            planning.for_diagnosis(event, existing, enable_jit=self.enable_jit, source=self.name),
         )
 
 

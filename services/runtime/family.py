@@ -82,9 +82,7 @@ class Deps:
         def close(gateway: Gateway) -> Awaitable[None]:
             return gateway.aclose()
 
-        return self.resource(
-            "gateway", lambda d: build_gateway(d.settings.generation), close
-        )
+        return self.resource("gateway", lambda d: build_gateway(d.settings.generation), close)
 
     def read_engine(self) -> AsyncEngine:
         """A read-only engine: agents read read models, never write them."""
@@ -135,6 +133,7 @@ class AgentSpec:
     runner: Runner
     build: Callable[[Deps], Any]
     saga: bool = False
+    replicas: int = 1  # processes in the compose deployment (at most the partitions)
 
     @property
     def consumed_types(self) -> frozenset[str]:
@@ -169,3 +168,5 @@ class FamilySpec:
     strategies: tuple[Ref, ...] = ()  # generation families (services.generation.Family)
     # Events that come from outside (apps, the API, the CLI) rather than an agent.
     inputs: tuple[type[Payload], ...] = ()
+    # Shapes its events share that get a JSON Schema of their own in docs/, by title.
+    models: Mapping[str, Ref] = field(default_factory=dict)

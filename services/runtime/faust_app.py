@@ -25,7 +25,14 @@ from services.bus.producer import EventPublisher
 from services.runtime.family import Deps
 from services.runtime.handler import EventHandler, Guard, RetryPolicy
 from services.runtime.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
-from services.runtime.saga import Saga, SagaHandler, Stored, decode_stored, encode_stored
+from services.runtime.saga import (
+    DeadlineTicker,
+    Saga,
+    SagaHandler,
+    Stored,
+    decode_stored,
+    encode_stored,
+)
 from services.settings import Settings
 
 __all__ = ["AgentApp", "FaustTableStore", "LazyPublisher", "build_app", "run_worker"]
@@ -164,6 +171,7 @@ def build_app(
     app.conf.nls_fetch_max_wait_ms = settings.fetch_max_wait_ms
     app.publisher = LazyPublisher(settings, client_id=group)
     app.deps = deps
+
     def add_agent(handler: EventHandler, topic_names: Sequence[str]) -> None:
         policy = RetryPolicy.from_settings(settings, handler)
         guard = Guard(handler, topics=topics, policy=policy)
@@ -206,19 +214,10 @@ def build_app(
 
 
 def _deadline_timer(app: AgentApp, handler: SagaHandler) -> Callable[[], Awaitable[None]]:
-    # ``sent`` avoids re-publishing a deadline every tick until the saga has
-    # consumed it; after a restart it may go out once more, and the saga
-    # ignores a deadline that is no longer pending.
-    sent: set[object] = set()
+    ticker = DeadlineTicker(handler, app.publisher)
 
     async def tick() -> None:
-        due = handler.due_deadlines(utcnow())
-        fresh = [e for e in due if e.event_id not in sent]
-        if fresh:
-            log.info("saga.deadlines_due", saga=handler.saga.name, count=len(fresh))
-            await app.publisher.publish(fresh, context=handler.saga.context)
-        sent.intersection_update(e.event_id for e in due)
-        sent.update(e.event_id for e in fresh)
+        await ticker.tick(utcnow())
 
     return tick
 

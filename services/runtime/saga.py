@@ -20,6 +20,8 @@ it behind the usual handler contract:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -31,12 +33,13 @@ import orjson
 import structlog
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from events import Context, Envelope, derive_id
+from events import Context, Envelope, derive_id, utcnow
 from events.sagas import SagaDeadlineReached
 from services.bus.consumer import Delivery
 from services.bus.producer import Publisher
 
 __all__ = [
+    "DeadlineTicker",
     "InMemorySagaStore",
     "Saga",
     "SagaHandler",
@@ -44,6 +47,7 @@ __all__ = [
     "SagaStore",
     "Stored",
     "deadline_event",
+    "tick_deadlines",
 ]
 
 log = structlog.get_logger(__name__)
@@ -205,3 +209,37 @@ class SagaHandler:
                 if at <= now:
                     due.append(deadline_event(self.saga, state, name, at))
         return due
+
+
+class DeadlineTicker:
+    """Publishes each due deadline once per tick loop.
+
+    ``sent`` avoids re-publishing a deadline every tick until the saga has
+    consumed it; after a restart it may go out once more, and the saga ignores
+    a deadline that is no longer pending.
+    """
+
+    def __init__(self, handler: SagaHandler, publisher: Publisher) -> None:
+        self.handler = handler
+        self.publisher = publisher
+        self.sent: set[uuid.UUID] = set()
+
+    async def tick(self, now: datetime) -> None:
+        due = self.handler.due_deadlines(now)
+        fresh = [e for e in due if e.event_id not in self.sent]
+        if fresh:
+            log.info("saga.deadlines_due", saga=self.handler.saga.name, count=len(fresh))
+            await self.publisher.publish(fresh, context=self.handler.saga.context)
+        self.sent.intersection_update(e.event_id for e in due)
+        self.sent.update(e.event_id for e in fresh)
+
+
+async def tick_deadlines(
+    handler: SagaHandler, publisher: Publisher, every_s: float, stop: asyncio.Event
+) -> None:
+    """Tick ``handler``'s deadlines every ``every_s`` until ``stop`` (outside faust)."""
+    ticker = DeadlineTicker(handler, publisher)
+    while not stop.is_set():
+        await ticker.tick(utcnow())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)

@@ -175,29 +175,3 @@ def _healthy(base: str) -> bool:
         return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def test_cli_errors_name_the_problem(tmp_path: Path) -> None:
-    env = os.environ | {"PYTHONPATH": str(ROOT), "NLS_STATE_DIR": str(tmp_path)}
-
-    def nls(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [PYTHON, "-m", "tools.cli", *args], env=env, capture_output=True, text=True, timeout=60
-        )
-
-    r = nls("agent", "run", "no-such-agent")
-    assert r.returncode == 2 and "unknown agent 'no-such-agent'" in r.stderr
-    (tmp_path / "bad.jsonl").write_text(
-        '{"event_type": "answer-submitted", "payload": {}}\n{oops\n'
-    )
-    r = nls("publish", str(tmp_path / "bad.jsonl"))
-    assert r.returncode == 1 and "bad.jsonl:2: not JSON" in r.stderr
-    (tmp_path / "bad.json").write_text(
-        '[{"event_type": "answer-submitted", "payload": {"learner_id": "a"}}]'
-    )
-    r = nls("publish", str(tmp_path / "bad.json"))
-    assert r.returncode == 1 and "event 0" in r.stderr and "payload.session_id" in r.stderr
-    r = nls("replay", "--projection", "nope")
-    assert r.returncode == 2 and "unknown projection 'nope'" in r.stderr
-    r = nls("events", "docs", "--check", "--out", str(ROOT / "docs"))
-    assert r.returncode == 0, r.stderr

@@ -17,14 +17,14 @@ import pytest
 
 from events import Context, Envelope, decode
 from projections.db import make_engine
-from projections.queries import diagnoses_of
-from services.agents import run_projector
+from projections.learning import diagnoses_of
 from services.bus.consumer import Delivery
 from services.bus.producer import EventPublisher
 from services.diagnosis.agent import Diagnoser
 from services.settings import Settings
 from tests.conftest import PYTHON, child_env
 from tests.support.helpers import answer_event, background, count_rows, read_topic, wait_until
+from tests.support.platform import projector
 
 pytestmark = pytest.mark.e2e
 
@@ -85,7 +85,7 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     proc = diagnoser(settings, log)
     kills = 0
     try:
-        async with background(lambda stop: run_projector(settings, stop, ["learning"])):
+        async with background(projector(settings, "learning")):
             async with EventPublisher(settings) as pub:
                 chunks = [events[i : i + 100] for i in range(0, len(events), 100)]
                 for n, chunk in enumerate(chunks):

@@ -12,14 +12,12 @@ import pytest
 from events import Context, Envelope, decode
 from events.drills import BatchCompleted, DrillSeriesRequested, GamePhase
 from projections.db import make_engine
-from services.agents import run_drill_orchestrator, run_projector
 from services.bus.producer import EventPublisher
-from services.drills.saga import DrillSeriesSaga, DrillSeriesState
-from services.runtime.saga import InMemorySagaStore, SagaHandler
 from services.settings import Settings
 from tests.conftest import PYTHON, ROOT, child_env
-from tests.integration.test_drill_series import library_events, run_handler
+from tests.integration.test_drill_series import library_events
 from tests.support.helpers import background, query_rows, read_topic, wait_until
+from tests.support.platform import agent, projector
 from tools.fakellm import FakeLLM
 from tools.fakellm.simulated import simulated_model
 
@@ -58,50 +56,47 @@ async def test_a_killed_batch_worker_loses_and_repeats_nothing(
     async with EventPublisher(settings) as pub:
         await pub.publish(library_events())
     engine = make_engine(settings)
-    saga = SagaHandler(DrillSeriesSaga(), InMemorySagaStore(DrillSeriesState), None)  # type: ignore[arg-type]
     log = tmp_path / "worker.log"
     with FakeLLM("anthropic", responder=simulated_model) as model:
         first = worker(settings, model, log)
         try:
-            async with EventPublisher(settings, client_id="saga") as saga_pub:
-                saga.publisher = saga_pub
-                async with background(
-                    lambda stop: run_projector(settings, stop, ["positions", "drills"]),
-                    lambda stop: run_drill_orchestrator(settings, stop),
-                    lambda stop: run_handler(settings, stop, saga, "series"),
-                ):
-                    await wait_until(
-                        lambda: query_rows(engine, "SELECT count(*) FROM positions"),
-                        lambda r: bool(r) and r[0][0] == 21 + 90,
-                        what="the library",
-                    )
-                    async with EventPublisher(settings) as pub:
-                        await pub.publish([Envelope.new(request, source="test")])
+            async with background(
+                projector(settings, "positions", "drills"),
+                agent(settings, "drill-orchestrator"),
+                agent(settings, "drill-series"),
+            ):
+                await wait_until(
+                    lambda: query_rows(engine, "SELECT count(*) FROM positions"),
+                    lambda r: bool(r) and r[0][0] == 21 + 90,
+                    what="the library",
+                )
+                async with EventPublisher(settings) as pub:
+                    await pub.publish([Envelope.new(request, source="test")])
 
-                    # Batches are with the model: kill the worker mid-batch.
-                    async def model_calls() -> int:
-                        return len(model.requests)
+                # Batches are with the model: kill the worker mid-batch.
+                async def model_calls() -> int:
+                    return len(model.requests)
 
-                    await wait_until(
-                        model_calls, lambda n: n >= 1, timeout=90, what="a batch at the model"
+                await wait_until(
+                    model_calls, lambda n: n >= 1, timeout=90, what="a batch at the model"
+                )
+                first.kill()
+                first.wait()
+                second = worker(settings, model, log)
+                try:
+                    done = await wait_until(
+                        lambda: query_rows(
+                            engine,
+                            "SELECT status, completed_batches, drills_generated "
+                            f"FROM drill_series WHERE artifact_id = '{artifact}'",
+                        ),
+                        lambda r: bool(r) and r[0][0] in ("COMPLETED", "FAILED"),
+                        timeout=180,
+                        what="the series after the restart",
                     )
-                    first.kill()
-                    first.wait()
-                    second = worker(settings, model, log)
-                    try:
-                        done = await wait_until(
-                            lambda: query_rows(
-                                engine,
-                                "SELECT status, completed_batches, drills_generated "
-                                f"FROM drill_series WHERE artifact_id = '{artifact}'",
-                            ),
-                            lambda r: bool(r) and r[0][0] in ("COMPLETED", "FAILED"),
-                            timeout=180,
-                            what="the series after the restart",
-                        )
-                    finally:
-                        second.terminate()
-                        second.wait(30)
+                finally:
+                    second.terminate()
+                    second.wait(30)
         finally:
             if first.poll() is None:
                 first.kill()

@@ -34,16 +34,16 @@ from schemathesis.specs.openapi.checks import (
 
 from events import CATALOG, Context
 from projections.db import make_engine
-from projections.registry import PROJECTIONS
 from projections.runner import setup_tables
-from services.agents import run_diagnoser, run_projector
 from services.api.app import create_app
 from services.api.event_body import publishable
+from services.bootstrap import bootstrap
 from services.bus.admin import ensure_topics
 from services.bus.producer import EventPublisher
 from services.settings import Settings
 from tests.conftest import make_settings
 from tests.support.helpers import answer_event, background, count_rows, wait_until
+from tests.support.platform import agent, projector
 from tools.devstack.provision import BrokerInfo, DatabaseInfo
 
 pytestmark = pytest.mark.integration
@@ -62,16 +62,14 @@ async def _seed(s: Settings) -> None:
     await ensure_topics(s)
     engine = make_engine(s)
     try:
-        for projection in PROJECTIONS.values():
+        for projection in bootstrap(s).projections.values():
             await setup_tables(engine, projection)
         answers = [answer_event("NIL", correct=False, question_id=f"q{i}") for i in range(3)]
         async with EventPublisher(s) as pub:
             await pub.publish(answers)
             topic = s.topics().domain(Context.LEARNING)
             await pub.send_raw(topic, b"NIL", b"{not json", [])
-        async with background(
-            lambda stop: run_diagnoser(s, stop), lambda stop: run_projector(s, stop)
-        ):
+        async with background(agent(s, "diagnoser"), projector(s)):
             await wait_until(lambda: count_rows(engine, "diagnoses"), lambda n: n == 3, timeout=60)
             await wait_until(
                 lambda: count_rows(engine, "dead_letters"), lambda n: n > 0, timeout=60

@@ -11,12 +11,12 @@ import pytest
 
 from events import Context
 from projections.db import make_engine
-from services.agents import run_projector
 from services.content.pack import concept_uuid
 from services.settings import Settings
 from tests.conftest import PYTHON, ROOT, child_env
 from tests.support.helpers import background, count_rows, query_rows, read_topic, wait_until
 from tests.support.jit import PACK, ccna
+from tests.support.platform import projector
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ async def test_import_generate_and_stats(settings: Settings, tmp_path: Path) -> 
 
     engine = make_engine(settings)
     try:
-        async with background(lambda stop: run_projector(settings, stop)):
+        async with background(projector(settings)):
             await wait_until(lambda: count_rows(engine, "concepts"), lambda n: n >= 40)
             atoms_before = await wait_until(
                 lambda: count_rows(engine, "learning_atoms"), lambda n: n == len(pack.atoms)

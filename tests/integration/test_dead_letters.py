@@ -8,16 +8,16 @@ from datetime import UTC, datetime
 import pytest
 
 from events import Context, encode
-from projections import queries
 from projections.db import make_engine
-from projections.registry import PROJECTIONS
-from services.agents import run_diagnoser, run_projector
+from projections.dead_letters import dead_letters
+from services.bootstrap import bootstrap
 from services.bus.consumer import Delivery
 from services.bus.producer import EventPublisher
 from services.runtime.dead_letters import dead_letter_for, read_dead_letter
 from services.runtime.dlq_replay import Original, Source, marker_for
 from services.settings import Settings
 from tests.support.helpers import answer_event, background, count_rows, read_topic, wait_until
+from tests.support.platform import agent, projector
 
 pytestmark = pytest.mark.integration
 
@@ -44,13 +44,15 @@ async def test_bad_messages_are_dead_lettered_and_good_ones_processed(settings: 
                 await pub.send_raw(topic, good.key.encode(), bad[i][0], [])
 
     readers = {"diagnoser"} | {
-        f"projection.{p.name}" for p in PROJECTIONS.values() if topic in p.topics(settings.topics())
+        f"projection.{p.name}"
+        for p in bootstrap(settings).projections.values()
+        if topic in p.topics(settings.topics())
     }
     engine = make_engine(settings)
     try:
         async with background(
-            lambda stop: run_diagnoser(settings, stop),
-            lambda stop: run_projector(settings, stop),
+            agent(settings, "diagnoser"),
+            projector(settings),
         ):
             await wait_until(
                 lambda: count_rows(engine, "diagnoses"),
@@ -114,13 +116,13 @@ async def test_replay_markers_mark_dead_letters_in_any_order(settings: Settings)
 
     engine = make_engine(settings)
     try:
-        async with background(lambda stop: run_projector(settings, stop, ["dead_letters"])):
+        async with background(projector(settings, "dead_letters")):
             await wait_until(lambda: count_rows(engine, "dead_letters"), lambda n: n == 4)
             await wait_until(lambda: count_rows(engine, "dead_letter_replays"), lambda n: n == 1)
         async with engine.connect() as conn:
-            rows = await queries.dead_letters(conn)
-            pending = await queries.dead_letters(conn, replayed=False)
-            done = await queries.dead_letters(conn, replayed=True, agent="diagnoser")
+            rows = await dead_letters(conn)
+            pending = await dead_letters(conn, replayed=False)
+            done = await dead_letters(conn, replayed=True, agent="diagnoser")
     finally:
         await engine.dispose()
     marked = {(r.agent, r.source_offset) for r in rows if r.replayed_at is not None}

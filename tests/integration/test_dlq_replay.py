@@ -16,22 +16,22 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from events import Context, Envelope, TopicNames, decode, derive_id, header
 from events.learning import AnswerSubmitted
 from projections.base import Applied
 from projections.db import make_engine
-from projections.registry import PROJECTIONS
 from projections.replay import rebuild
 from projections.runner import Projector
-from services.agents import run_diagnoser, run_projector
 from services.api.app import create_app
+from services.bootstrap import bootstrap
 from services.bus.producer import EventPublisher
 from services.runtime.dlq_replay import REPLAY_OF, ReplayFilter
 from services.runtime.dlq_replayer import plan_dead_letter_replay, replay_dead_letters
 from services.runtime.errors import PermanentError
 from services.settings import Settings
+from tests.support.cli import invoke
 from tests.support.helpers import (
     answer_event,
     background,
@@ -41,7 +41,7 @@ from tests.support.helpers import (
     topic_size,
     wait_until,
 )
-from tools.cli import common, dlq, main
+from tests.support.platform import agent, projector
 
 pytestmark = pytest.mark.integration
 
@@ -139,8 +139,8 @@ async def poisoned(
     names = ["dead_letters", *(["learning"] if learning else [])]
     try:
         async with background(
-            lambda stop: run_diagnoser(settings, stop),
-            lambda stop: run_projector(settings, stop, names),
+            agent(settings, "diagnoser"),
+            projector(settings, *names),
             lambda stop: run_probe(settings, probe, stop),
         ):
             async with EventPublisher(settings) as pub:
@@ -241,7 +241,10 @@ async def test_a_dead_letter_is_replayed_once_and_applied_once(settings: Setting
     try:
         async with EventPublisher(settings, client_id="rebuild") as pub:
             await rebuild(
-                PROJECTIONS["dead_letters"], settings=settings, engine=engine, publisher=pub
+                bootstrap(settings).projection("dead_letters"),
+                settings=settings,
+                engine=engine,
+                publisher=pub,
             )
         rows = await query_rows(
             engine,
@@ -364,11 +367,8 @@ async def test_the_api_replays_with_the_same_filters(settings: Settings) -> None
 async def cli(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str, answer: str | None = None
 ) -> Result:
-    """``nls ARGS`` in-process, in a thread (the command runs its own event loop)."""
-    for module in (common, dlq, main):
-        monkeypatch.setattr(module, "get_settings", lambda: settings)
-    runner = CliRunner()
-    return await asyncio.to_thread(lambda: runner.invoke(main.app, list(args), input=answer))
+    """``nls ARGS`` in-process, against this test's broker, topics and schema."""
+    return await invoke(settings, *args, answer=answer)
 
 
 def said(result: Result) -> str:

@@ -5,7 +5,6 @@ checked against GNU Backgammon."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from events import Context, Envelope, decode
 from events.drills import (
@@ -25,31 +24,25 @@ from events.drills import (
     PositionSeeded,
 )
 from projections.db import make_engine
-from services.agents import run_drill_orchestrator, run_projector
 from services.api.app import create_app
-from services.bus.consumer import Delivery
 from services.bus.producer import EventPublisher
 from services.drills.agents import BatchWorker
 from services.drills.engine import OPENING_POSITION, GnubgEngine
 from services.drills.principles_pack import shipped_principles
-from services.drills.saga import DrillSeriesSaga, DrillSeriesState
-from services.runtime.batch_runner import BatchRunner
-from services.runtime.saga import InMemorySagaStore, SagaHandler
 from services.settings import Settings
-from tests.support.helpers import background, query_rows, read_topic, wait_until
+from tests.support.cli import invoke
+from tests.support.helpers import background, guarded, query_rows, read_topic, wait_until
+from tests.support.platform import agent, projector
 from tests.unit.test_drill_loading import library
-from tools.cli import common, drills, main
 
 pytestmark = pytest.mark.integration
 
 
-async def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
-    """``nls ARGS`` in-process, against this test's broker, topics and schema. The
-    command runs its own event loop, so it runs in a thread beside the test's agents."""
-    for module in (common, drills, main):
-        monkeypatch.setattr(module, "get_settings", lambda: settings)
-    runner = CliRunner()
-    return await asyncio.to_thread(lambda: runner.invoke(main.app, list(args)))
+async def cli(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, *args: str, answer: str | None = None
+) -> Result:
+    """``nls ARGS`` in-process, against this test's broker, topics and schema."""
+    return await invoke(settings, *args, answer=answer)
 
 
 def said(result: Result) -> str:
@@ -93,18 +86,6 @@ def library_events() -> list[Envelope]:
     ]
 
 
-async def run_handler(settings: Settings, stop: asyncio.Event, handler: Any, group: str) -> None:
-    async with EventPublisher(settings, client_id=group) as publisher:
-        runner = BatchRunner(
-            handler,
-            settings=settings,
-            publisher=publisher,
-            topics=[settings.topics().domain(Context.DRILLS)],
-            group_id=f"{settings.topic_prefix}.{group}",
-        )
-        await runner.run(stop)
-
-
 def series(**kw: Any) -> Envelope:
     values: dict[str, Any] = {
         "artifact_id": uuid.uuid4(),
@@ -129,7 +110,6 @@ async def test_a_series_is_generated_in_batches_and_finished(
     async with EventPublisher(settings) as pub:
         await pub.publish([*library_events(), forced_position()])
     engine = make_engine(settings)
-    saga = SagaHandler(DrillSeriesSaga(), InMemorySagaStore(DrillSeriesState), None)  # type: ignore[arg-type]
 
     async def finished(series_id: uuid.UUID) -> list[Any]:
         async def row() -> list[Any]:
@@ -147,67 +127,63 @@ async def test_a_series_is_generated_in_batches_and_finished(
         )
 
     try:
-        async with EventPublisher(settings, client_id="saga") as saga_pub:
-            saga.publisher = saga_pub
-            async with background(
-                lambda stop: run_projector(settings, stop, ["positions", "drills"]),
-                lambda stop: run_drill_orchestrator(settings, stop),
-                lambda stop: run_handler(settings, stop, BatchWorker(base_delay_s=0), "batches"),
-                lambda stop: run_handler(settings, stop, saga, "series"),
-            ):
-                await wait_until(
-                    lambda: query_rows(engine, "SELECT count(*) FROM positions"),
-                    lambda r: bool(r) and r[0][0] == 21 + 90 + 1,
-                    what="the library",
-                )
-                async with EventPublisher(settings) as pub:
-                    await pub.publish([request, partial])
-                done = await finished(artifact)
-                partly = await finished(partial_id)
+        async with background(
+            projector(settings, "positions", "drills"),
+            agent(settings, "drill-orchestrator"),
+            agent(settings, "drill-batches"),
+            agent(settings, "drill-series"),
+        ):
+            await wait_until(
+                lambda: query_rows(engine, "SELECT count(*) FROM positions"),
+                lambda r: bool(r) and r[0][0] == 21 + 90 + 1,
+                what="the library",
+            )
+            async with EventPublisher(settings) as pub:
+                await pub.publish([request, partial])
+            done = await finished(artifact)
+            partly = await finished(partial_id)
 
-                # `nls drills request` follows its series with the seed's progress line.
-                followed = await cli(
+            # `nls drills request` follows its series with the seed's progress line.
+            followed = await cli(
                     settings, monkeypatch, "drills", "request", "--drills", "10",
                     "--phases", "early", "--seed", "2",
                 )  # fmt: skip
-                assert followed.exit_code == 0, followed.output
-                assert "Generated 10/10 drills (Batch 2/2)" in said(followed)
-                assert "COMPLETED: 10/10 drills in 2 batch(es)" in said(followed)
+            assert followed.exit_code == 0, followed.output
+            assert "Generated 10/10 drills (Batch 2/2)" in said(followed)
+            assert "COMPLETED: 10/10 drills in 2 batch(es)" in said(followed)
 
-                status = await cli(settings, monkeypatch, "drills", "status", str(artifact))
-                failed_status = await cli(
-                    settings, monkeypatch, "drills", "status", str(partial_id)
-                )
-                as_json = await cli(
-                    settings, monkeypatch, "drills", "status", str(partial_id), "--json"
-                )
-                unknown = await cli(settings, monkeypatch, "drills", "status", str(uuid.uuid4()))
+            status = await cli(settings, monkeypatch, "drills", "status", str(artifact))
+            failed_status = await cli(settings, monkeypatch, "drills", "status", str(partial_id))
+            as_json = await cli(
+                settings, monkeypatch, "drills", "status", str(partial_id), "--json"
+            )
+            unknown = await cli(settings, monkeypatch, "drills", "status", str(uuid.uuid4()))
 
-                app = create_app(settings)
-                async with (
-                    app.router.lifespan_context(app),
-                    httpx.AsyncClient(
-                        transport=httpx.ASGITransport(app=app),
-                        base_url="http://api",
-                        headers={"Authorization": "Bearer test-token"},
-                    ) as api,
-                ):
-                    view = (await api.get(f"/v1/drill-series/{artifact}")).json()
-                    assert view["status"] == "COMPLETED" and len(view["drills"]) == 25
-                    # 24 positions (12 a phase) sent, against 25 a phase for the fixed maximum
-                    assert 0 < view["context_tokens"] < view["fixed_maximum_tokens"]
-                    assert (await api.get(f"/v1/drill-series/{uuid.uuid4()}")).status_code == 404
-                drill_rows = await query_rows(
-                    engine,
-                    'SELECT "index", batch_index, batch_status, phase, drill '
-                    f"FROM drills WHERE artifact_id = '{artifact}' ORDER BY \"index\"",
-                )
-                failed_rows = await query_rows(
-                    engine,
-                    "SELECT batch_index, count(*) FROM drills "
-                    f"WHERE artifact_id = '{partial_id}' AND batch_status = 'FAILED' "
-                    "GROUP BY batch_index",
-                )
+            app = create_app(settings)
+            async with (
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app),
+                    base_url="http://api",
+                    headers={"Authorization": "Bearer test-token"},
+                ) as api,
+            ):
+                view = (await api.get(f"/v1/drill-series/{artifact}")).json()
+                assert view["status"] == "COMPLETED" and len(view["drills"]) == 25
+                # 24 positions (12 a phase) sent, against 25 a phase for the fixed maximum
+                assert 0 < view["context_tokens"] < view["fixed_maximum_tokens"]
+                assert (await api.get(f"/v1/drill-series/{uuid.uuid4()}")).status_code == 404
+            drill_rows = await query_rows(
+                engine,
+                'SELECT "index", batch_index, batch_status, phase, drill '
+                f"FROM drills WHERE artifact_id = '{artifact}' ORDER BY \"index\"",
+            )
+            failed_rows = await query_rows(
+                engine,
+                "SELECT batch_index, count(*) FROM drills "
+                f"WHERE artifact_id = '{partial_id}' AND batch_status = 'FAILED' "
+                "GROUP BY batch_index",
+            )
     finally:
         await engine.dispose()
     assert tuple(done[0]) == ("COMPLETED", 5, 5, 25, None, [])
@@ -279,8 +255,8 @@ async def test_progress_rises_batch_by_batch(
 
     try:
         async with background(
-            lambda stop: run_projector(settings, stop, ["positions", "drills"]),
-            lambda stop: run_drill_orchestrator(settings, stop),
+            projector(settings, "positions", "drills"),
+            agent(settings, "drill-orchestrator"),
         ):
             await wait_until(
                 lambda: query_rows(engine, "SELECT count(*) FROM positions"),
@@ -301,18 +277,16 @@ async def test_progress_rises_batch_by_batch(
             generating: list[str] = []
             lines: list[str] = []
             async with EventPublisher(settings) as pub:
-                worker = BatchWorker(base_delay_s=0)
-                started: list[Envelope] = []
-                worker.announce = lambda events: _keep(started, events)
+                worker = BatchWorker()
                 for k, b in enumerate(batches, start=1):
-                    done = list(await worker.handle(b, Delivery("t", 0, 0, None, b"", ())))
-                    await pub.publish(started[-1:])  # the worker took the batch...
+                    started, done = await guarded(worker, b)
+                    await pub.publish([started])  # the worker took the batch...
                     rows = await wait_until(
                         partial(statuses, k - 1),
                         lambda r: [tuple(x) for x in r] == [("GENERATING",)],
                     )
                     generating.append(rows[0][0])
-                    await pub.publish(done)  # ...and reported it
+                    await pub.publish([done])  # ...and reported it
                     row = await wait_until(progress, partial(reported, k))
                     seen.append(tuple(row[0]))
                     status = await cli(settings, monkeypatch, "drills", "status", str(artifact))
@@ -325,10 +299,6 @@ async def test_progress_rises_batch_by_batch(
     for k, line in enumerate(lines, start=1):
         assert f"Generated {5 * k}/15 drills (Batch {k}/3)" in line, line
         assert "GENERATING" in line and "failed batches: none (0 of 3)" in line
-
-
-async def _keep(into: list[Envelope], events: Any) -> None:
-    into.extend(events)
 
 
 async def test_the_principles_packs_example_plays_are_plays_gnubg_ranks() -> None:

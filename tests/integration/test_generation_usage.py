@@ -15,9 +15,8 @@ from events import Envelope
 from events.common import GenerationUsage
 from events.drills import BatchCompleted
 from events.lessons import LessonPhase, LessonPhaseCompleted, PhaseStatus
-from projections import queries
 from projections.db import make_engine
-from services.agents import run_projector
+from projections.usage import usage_stats
 from services.api.app import create_app
 from services.bus.producer import EventPublisher
 from services.generation import generate
@@ -26,6 +25,7 @@ from services.settings import Settings
 from tests.conftest import PYTHON, ROOT, child_env
 from tests.support.helpers import background, count_rows, wait_until
 from tests.support.llm import GOOD_HINT, HINTS, HintInput, gateway_with
+from tests.support.platform import projector
 
 pytestmark = pytest.mark.integration
 
@@ -88,15 +88,15 @@ async def test_usage_is_projected_once_and_summarised(settings: Settings) -> Non
         await pub.publish(events[:4])  # redelivered: no duplicate rows
     engine = make_engine(settings)
     try:
-        async with background(lambda stop: run_projector(settings, stop, ["generation_usage"])):
+        async with background(projector(settings, "generation_usage")):
             await wait_until(
                 lambda: count_rows(engine, "generation_usage"),
                 lambda n: n >= 10,
                 what="10 usage rows",
             )
         async with engine.connect() as conn:
-            stats = await queries.usage_stats(conn)
-            assert await queries.usage_stats(conn, family="nope") == []
+            stats = await usage_stats(conn)
+            assert await usage_stats(conn, family="nope") == []
     finally:
         await engine.dispose()
     assert [(s.family, s.strategy, s.provider, s.calls) for s in stats] == [

@@ -14,9 +14,8 @@ from events import Context, decode, utcnow
 from events.content import ConceptImported
 from projections.checksum import checksum
 from projections.db import make_engine
-from projections.registry import get_projection
 from projections.replay import rebuild
-from services.agents import run_diagnoser, run_projector, run_remediation
+from services.bootstrap import bootstrap
 from services.bus.producer import EventPublisher
 from services.content.pack import concept_uuid
 from services.settings import Settings
@@ -28,7 +27,8 @@ from tests.support.helpers import (
     read_topic,
     wait_until,
 )
-from tests.support.jit import ccna, publish, run_jit
+from tests.support.jit import ccna, publish
+from tests.support.platform import agent, projector
 
 pytestmark = pytest.mark.integration
 
@@ -71,10 +71,10 @@ async def test_wrong_answers_get_remediation_plans(settings: Settings) -> None:
     engine = make_engine(settings)
     try:
         async with background(
-            lambda stop: run_projector(settings, stop),
-            lambda stop: run_diagnoser(settings, stop),
-            lambda stop: run_remediation(settings, stop),
-            lambda stop: run_jit(settings, stop),
+            projector(settings),
+            agent(settings, "diagnoser"),
+            agent(settings, "remediation"),
+            agent(settings, "jit"),
         ):
             await wait_until(
                 lambda: count_rows(engine, "concepts"),
@@ -107,7 +107,7 @@ async def test_wrong_answers_get_remediation_plans(settings: Settings) -> None:
             )
         # Replay rebuilds the same read models from the log.
         for name in ("content", "remediation", "generation_usage"):
-            projection = get_projection(name)
+            projection = bootstrap(settings).projection(name)
             live, _ = await checksum(engine, projection)
             async with EventPublisher(settings) as pub:
                 await rebuild(projection, settings=settings, engine=engine, publisher=pub)

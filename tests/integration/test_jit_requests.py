@@ -10,15 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
-from projections import queries
 from projections.db import make_engine
-from services.agents import run_projector
+from projections.usage import usage_stats
 from services.api.app import create_app
 from services.generation import Gateway
 from services.generation.anthropic_provider import AnthropicProvider
 from services.settings import Settings
 from tests.support.helpers import background, count_rows, query_rows, wait_until
-from tests.support.jit import ccna, publish, run_jit
+from tests.support.jit import ccna, publish
+from tests.support.platform import agent, projector
 from tools.fakellm import FakeLLM
 from tools.fakellm.simulated import simulated_model
 
@@ -51,8 +51,8 @@ async def test_requests_over_http_generate_with_the_llm_and_fall_back(
     try:
         async with (
             background(
-                lambda stop: run_projector(settings, stop),
-                lambda stop: run_jit(settings, stop, gateway),
+                projector(settings),
+                agent(settings, "jit", gateway=gateway),
             ),
             app.router.lifespan_context(app),
             httpx.AsyncClient(
@@ -136,7 +136,7 @@ async def test_requests_over_http_generate_with_the_llm_and_fall_back(
                 what="usage rows",
             )
             async with engine.connect() as conn:
-                stats = await queries.usage_stats(conn, family="jit")
+                stats = await usage_stats(conn, family="jit")
     finally:
         await engine.dispose()
     assert dict(usage) == {"llm": 3, "rules_fallback": 1}

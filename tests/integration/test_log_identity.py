@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 
 from projections.db import make_engine
-from services.agents import run_diagnoser, run_projector
 from services.bus.admin import ensure_topics
 from services.bus.producer import EventPublisher
 from services.settings import Settings
 from tests.conftest import make_settings
 from tests.support.helpers import answer_event, background, count_rows, wait_until
+from tests.support.platform import agent, projector
 from tools.devstack.broker import EmbeddedBroker, free_port
 from tools.devstack.provision import BrokerInfo, DatabaseInfo
 
@@ -29,8 +29,8 @@ pytestmark = pytest.mark.integration
 
 async def _run_until(settings: Settings, engine: AsyncEngine, attempts: int) -> None:
     async with background(
-        lambda stop: run_diagnoser(settings, stop),
-        lambda stop: run_projector(settings, stop, ["learning"]),
+        agent(settings, "diagnoser"),
+        projector(settings, "learning"),
     ):
         await wait_until(
             lambda: count_rows(engine, "attempts"),

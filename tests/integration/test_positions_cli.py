@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from projections.db import make_engine
-from services.agents import run_projector
 from services.settings import Settings
 from tests.integration.test_content_cli import nls
 from tests.support.helpers import background, count_rows, query_rows, wait_until
+from tests.support.platform import projector
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ async def test_seed_and_plan(settings: Settings) -> None:
     assert "published 30 positions" in seeded.stdout
     engine = make_engine(settings)
     try:
-        async with background(lambda stop: run_projector(settings, stop, ["positions"])):
+        async with background(projector(settings, "positions")):
             await wait_until(lambda: count_rows(engine, "positions"), lambda n: n == 30)
         phases = dict(
             await query_rows(engine, "SELECT phase, count(*) FROM positions GROUP BY phase")

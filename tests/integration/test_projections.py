@@ -17,12 +17,12 @@ from projections.db import METADATA, make_engine
 from projections.learning import LearningProjection
 from projections.replay import rebuild
 from projections.runner import Projector, fold_batch, setup_tables
-from services.agents import run_diagnoser, run_projector
 from services.bus.consumer import Delivery, consumer_config
 from services.bus.memory import InMemoryPublisher
 from services.bus.producer import EventPublisher
 from services.settings import Settings
 from tests.support.helpers import answer_event, background, count_rows, wait_until
+from tests.support.platform import agent, projector
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +90,7 @@ async def test_redelivered_batches_and_duplicate_events_apply_once(settings: Set
         )
         assert per_learner == [(60,)]
         # A projector on a brand-new consumer group starts from Postgres, not from Kafka.
-        async with background(lambda stop: run_projector(settings, stop, ["learning"])):
+        async with background(projector(settings, "learning")):
             await wait_until(
                 lambda: checksum(engine, projection), lambda c: c == before, timeout=20
             )
@@ -108,8 +108,8 @@ async def test_replay_equals_live_and_swaps_under_a_running_projector(
     projection = LearningProjection()
     try:
         async with background(
-            lambda stop: run_diagnoser(settings, stop),
-            lambda stop: run_projector(settings, stop, ["learning"]),
+            agent(settings, "diagnoser"),
+            projector(settings, "learning"),
         ):
             async with EventPublisher(settings) as pub:
                 await pub.publish(

@@ -12,7 +12,6 @@ engine call goes through ``GnubgEngine._call`` and every model call through
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import Counter
 from typing import Any
@@ -24,23 +23,20 @@ from events.drills import BatchCompleted, DrillSeriesRequested, GamePhase
 from events.training import Recovery, SessionJitRequested
 from projections.checksum import checksum
 from projections.db import make_engine
-from projections.registry import get_projection
 from projections.replay import rebuild
-from services.agents import run_drill_orchestrator, run_projector
+from services.bootstrap import bootstrap
 from services.bus.producer import EventPublisher
-from services.drills.agents import BatchWorker
 from services.drills.engine import GnubgEngine
 from services.drills.library import build_library, seeded_events
-from services.drills.saga import DrillSeriesSaga, DrillSeriesState
+from services.drills.settings import DrillSettings
 from services.generation import Gateway
 from services.generation.anthropic_provider import AnthropicProvider
-from services.runtime.batch_runner import BatchRunner
-from services.runtime.saga import InMemorySagaStore, SagaHandler
 from services.settings import Settings
-from services.strength.agent import TrainingJit
+from services.strength.settings import TrainingSettings
 from tests.conftest import ROOT
-from tests.integration.test_drill_series import cli, run_handler
+from tests.integration.test_drill_series import cli
 from tests.support.helpers import background, count_rows, query_rows, read_topic, wait_until
+from tests.support.platform import agent, projector
 from tests.unit.test_training_jit import make_input
 from tools.fakellm import FakeLLM
 from tools.fakellm.simulated import simulated_model
@@ -69,32 +65,6 @@ def count_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     monkeypatch.setattr(GnubgEngine, "_call", counted_engine)
     monkeypatch.setattr(Gateway, "generate", counted_model)
     return calls
-
-
-async def run_batches(settings: Settings, stop: asyncio.Event, worker: BatchWorker) -> None:
-    """The batch worker as the faust wiring runs it: it announces each batch it takes."""
-    async with EventPublisher(settings, client_id="batches") as publisher:
-        worker.announce = publisher.publish
-        runner = BatchRunner(
-            worker,
-            settings=settings,
-            publisher=publisher,
-            topics=[settings.topics().domain(Context.DRILLS)],
-            group_id=f"{settings.topic_prefix}.batches",
-        )
-        await runner.run(stop)
-
-
-async def run_training(settings: Settings, stop: asyncio.Event, gateway: Gateway) -> None:
-    async with EventPublisher(settings, client_id="training-jit") as publisher:
-        runner = BatchRunner(
-            TrainingJit(gateway, strategy="llm"),
-            settings=settings,
-            publisher=publisher,
-            topics=[settings.topics().domain(Context.TRAINING)],
-            group_id=f"{settings.topic_prefix}.training-jit",
-        )
-        await runner.run(stop)
 
 
 def more_requests() -> list[Envelope]:
@@ -133,64 +103,61 @@ async def test_positions_drills_and_training_replay_equal_live_without_model_or_
         gateway = Gateway(
             [AnthropicProvider(api_key="k", model="claude-haiku-4-5", base_url=model.url)]
         )
-        saga = SagaHandler(DrillSeriesSaga(), InMemorySagaStore(DrillSeriesState), None)  # type: ignore[arg-type]
+        llm = settings.with_section(DrillSettings, drill_strategy="llm").with_section(
+            TrainingSettings, training_jit_strategy="llm"
+        )
         try:
-            async with EventPublisher(settings, client_id="saga") as saga_pub:
-                saga.publisher = saga_pub
-                worker = BatchWorker(gateway, strategy="llm", base_delay_s=0)
-                async with background(
-                    lambda stop: run_projector(settings, stop, list(PROJECTIONS)),
-                    lambda stop: run_drill_orchestrator(settings, stop),
-                    lambda stop: run_batches(settings, stop, worker),
-                    lambda stop: run_handler(settings, stop, saga, "series"),
-                    lambda stop: run_training(settings, stop, gateway),
-                ):
-                    await wait_until(
-                        lambda: count_rows(engine, "positions"),
-                        lambda n: n == len(library),
-                        what="the library",
-                    )
-                    published = await cli(settings, monkeypatch, "publish", str(EXAMPLE_EVENTS))
-                    assert published.exit_code == 0, published.output
-                    assert "published 3 event(s)" in published.stdout
-                    async with EventPublisher(settings) as pub:
-                        await pub.publish(more_requests())
-                    done = await wait_until(
-                        lambda: query_rows(
-                            engine, "SELECT artifact_id, status, drills_generated FROM drill_series"
-                        ),
-                        lambda r: len(r) == 2 and {x[1] for x in r} == {"COMPLETED"},
-                        timeout=60,
-                        what="both series to finish",
-                    )
-                    sessions = await wait_until(
-                        lambda: query_rows(
-                            engine,
-                            "SELECT session_id, jit_strategy FROM training_sessions "
-                            "ORDER BY session_id",
-                        ),
-                        lambda r: len(r) == 2,
-                        what="both sessions",
-                    )
-                for name in PROJECTIONS:
-                    live[name], _ = await checksum(engine, get_projection(name))
-                completions = [
-                    e.payload
-                    for e in (
-                        decode(r.value)
-                        for r in await read_topic(
-                            settings, settings.topics().domain(Context.DRILLS)
-                        )
-                    )
-                    if isinstance(e.payload, BatchCompleted)
-                ]
+            async with background(
+                projector(settings, *PROJECTIONS),
+                agent(settings, "drill-orchestrator"),
+                agent(llm, "drill-batches", gateway=gateway),
+                agent(settings, "drill-series"),
+                agent(llm, "training-jit", gateway=gateway),
+            ):
+                await wait_until(
+                    lambda: count_rows(engine, "positions"),
+                    lambda n: n == len(library),
+                    what="the library",
+                )
+                published = await cli(settings, monkeypatch, "publish", str(EXAMPLE_EVENTS))
+                assert published.exit_code == 0, published.output
+                assert "published 3 event(s)" in published.stdout
+                async with EventPublisher(settings) as pub:
+                    await pub.publish(more_requests())
+                done = await wait_until(
+                    lambda: query_rows(
+                        engine, "SELECT artifact_id, status, drills_generated FROM drill_series"
+                    ),
+                    lambda r: len(r) == 2 and {x[1] for x in r} == {"COMPLETED"},
+                    timeout=60,
+                    what="both series to finish",
+                )
+                sessions = await wait_until(
+                    lambda: query_rows(
+                        engine,
+                        "SELECT session_id, jit_strategy FROM training_sessions "
+                        "ORDER BY session_id",
+                    ),
+                    lambda r: len(r) == 2,
+                    what="both sessions",
+                )
+            for name in PROJECTIONS:
+                live[name], _ = await checksum(engine, bootstrap(settings).projection(name))
+            completions = [
+                e.payload
+                for e in (
+                    decode(r.value)
+                    for r in await read_topic(settings, settings.topics().domain(Context.DRILLS))
+                )
+                if isinstance(e.payload, BatchCompleted)
+            ]
             before = (Counter(calls), len(model.requests))
             assert before[0]["model"] > 0 and before[1] > 0  # the live build asked the model
 
             applied = {}
             async with EventPublisher(settings, client_id="replay") as pub:
                 for name in PROJECTIONS:
-                    projection = get_projection(name)
+                    projection = bootstrap(settings).projection(name)
                     result = await rebuild(
                         projection, settings=settings, engine=engine, publisher=pub
                     )

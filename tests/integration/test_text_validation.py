@@ -17,9 +17,8 @@ import pytest
 from events import Context, encode, header
 from events.text import TEXT_ERROR_TYPE
 from projections.db import make_engine
-from projections.registry import PROJECTIONS
-from services.agents import run_diagnoser, run_projector
 from services.api.app import create_app
+from services.bootstrap import bootstrap
 from services.bus.consumer import Delivery
 from services.bus.producer import EventPublisher
 from services.runtime.dead_letters import read_dead_letter
@@ -33,6 +32,7 @@ from tests.support.helpers import (
     topic_size,
     wait_until,
 )
+from tests.support.platform import agent, projector
 
 pytestmark = pytest.mark.integration
 
@@ -128,7 +128,9 @@ async def test_every_reader_dead_letters_it_for_the_same_reason(settings: Settin
 
     # without headers every reader of the topic decodes the message; with them, only
     # the readers that take answer-submitted do (the others skip it by header)
-    on_topic = [p for p in PROJECTIONS.values() if topic in p.topics(settings.topics())]
+    on_topic = [
+        p for p in bootstrap(settings).projections.values() if topic in p.topics(settings.topics())
+    ]
     all_readers = {"diagnoser"} | {f"projection.{p.name}" for p in on_topic}
     answer_readers = {"diagnoser"} | {
         f"projection.{p.name}" for p in on_topic if p.wants("answer-submitted")
@@ -139,8 +141,8 @@ async def test_every_reader_dead_letters_it_for_the_same_reason(settings: Settin
     engine = make_engine(settings)
     try:
         async with background(
-            lambda stop: run_diagnoser(settings, stop),
-            lambda stop: run_projector(settings, stop),
+            agent(settings, "diagnoser"),
+            projector(settings),
         ):
             await wait_until(
                 lambda: count_rows(engine, "dead_letters"),

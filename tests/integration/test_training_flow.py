@@ -3,43 +3,28 @@ Anthropic server and its fallback; GET /v1/training-sessions/{id}; `nls training
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from events import Context, Envelope
+from events import Envelope
 from events.training import Recovery, SessionJitRequested
 from projections.db import make_engine
-from services.agents import run_projector
 from services.api.app import create_app
 from services.bus.producer import EventPublisher
 from services.generation import Gateway
 from services.generation.anthropic_provider import AnthropicProvider
-from services.runtime.batch_runner import BatchRunner
 from services.settings import Settings
-from services.strength.agent import TrainingJit
 from tests.integration.test_content_cli import nls
 from tests.support.helpers import background, query_rows, wait_until
+from tests.support.platform import agent, projector
 from tests.unit.test_training_jit import make_input
 from tools.fakellm import FakeLLM
 from tools.fakellm.simulated import simulated_model
 
 pytestmark = pytest.mark.integration
-
-
-async def run_training(settings: Settings, stop: asyncio.Event, gateway: Gateway) -> None:
-    async with EventPublisher(settings, client_id="training-jit") as publisher:
-        runner = BatchRunner(
-            TrainingJit(gateway),
-            settings=settings,
-            publisher=publisher,
-            topics=[settings.topics().domain(Context.TRAINING)],
-            group_id=f"{settings.topic_prefix}.training-jit",
-        )
-        await runner.run(stop)
 
 
 def request(session: str, strategy: str, **recovery: Any) -> Envelope:
@@ -59,8 +44,8 @@ async def test_sessions_are_adjusted_and_projected(settings: Settings) -> None:
         app = create_app(settings)
         try:
             async with background(
-                lambda stop: run_projector(settings, stop, ["training"]),
-                lambda stop: run_training(settings, stop, gateway),
+                projector(settings, "training"),
+                agent(settings, "training-jit", gateway=gateway),
             ):
                 async with EventPublisher(settings) as pub:
                     await pub.publish(

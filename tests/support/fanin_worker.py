@@ -6,5 +6,6 @@ from services.settings import Settings
 from tests.support.fanin import FanInSaga
 
 if __name__ == "__main__":
-    configure_logging()
-    run_worker(build_app(Settings(), "fan-in-test", sagas=[FanInSaga()]))
+    settings = Settings()
+    configure_logging(settings.log_level)
+    run_worker(build_app(settings, "fan-in-test", sagas=[FanInSaga()]))

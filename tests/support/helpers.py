@@ -168,9 +168,7 @@ async def guarded(handler: Any, event: Any, offset: int = 0) -> list[Any]:
     from services.runtime.handler import Guard, RetryPolicy
 
     encoded = encode(event)
-    delivery = Delivery(
-        "t.guarded", 0, offset, encoded.key, encoded.value, tuple(encoded.headers)
-    )
+    delivery = Delivery("t.guarded", 0, offset, encoded.key, encoded.value, tuple(encoded.headers))
     attempts = getattr(handler, "max_attempts", None) or 5
     announced: list[Any] = []
 

@@ -9,7 +9,9 @@ import pytest
 import yaml
 
 from events import CATALOG
-from events.docs import render
+from services.bootstrap import bootstrap
+from services.settings import Settings
+from tools.devstack.compose import with_agent_services
 
 pytestmark = pytest.mark.unit
 
@@ -17,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_docs_match_the_catalog() -> None:
-    files = render()
+    files = bootstrap(Settings()).docs()
     drifted = [p for p, text in files.items() if (ROOT / "docs" / p).read_text() != text]
     assert not drifted, f"run `nls events docs`: {drifted} differ from the catalog"
     on_disk = {
@@ -46,6 +48,8 @@ def test_compose_file_names_redpanda_console_postgres_and_the_services() -> None
     compose = yaml.safe_load((ROOT / "infra" / "redpanda-compose.yml").read_text())
     services = compose["services"]
     assert {"redpanda", "console", "postgres", "diagnoser", "projector", "api"} <= set(services)
+    agents = {n for n, s in services.items() if s.get("command", [])[:3] == ["nls", "agent", "run"]}
+    assert agents == set(bootstrap(Settings()).agents), "run `nls dev compose`"
     assert "redpanda" in services["redpanda"]["image"]
     assert "console" in services["console"]["image"]
     console_config = yaml.safe_load(services["console"]["environment"]["CONSOLE_CONFIG_FILE"])
@@ -55,3 +59,14 @@ def test_compose_file_names_redpanda_console_postgres_and_the_services() -> None
     assert services["diagnoser"]["environment"]["NLS_IDEMPOTENT_PRODUCER"] == "true"
     assert set(compose["volumes"]) == {"redpanda-data", "postgres-data"}
     assert (ROOT / "infra" / "Dockerfile").exists()
+
+
+def test_the_compose_files_agents_are_the_registrys() -> None:
+    text = (ROOT / "infra" / "redpanda-compose.yml").read_text()
+    assert with_agent_services(text, bootstrap(Settings())) == text, "run `nls dev compose`"
+
+
+def test_the_docs_say_who_produces_consumes_and_folds_each_type() -> None:
+    events_md = bootstrap(Settings()).docs()["events.md"]
+    row = next(line for line in events_md.splitlines() if line.startswith("| `failure-diagnosed`"))
+    assert "`diagnoser`" in row and "`remediation`" in row and "`learning`" in row

@@ -9,9 +9,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from services.runtime.cli import console, fail, read, run
 from services.runtime.dlq_replay import ReplayFilter, ReplayPlan, parse_since
 from services.settings import Settings, get_settings
-from tools.cli.common import console, fail, read, run
 
 __all__ = ["dlq_app"]
 
@@ -21,9 +21,9 @@ dlq_app = typer.Typer(help="Dead letters: list them, replay them.", no_args_is_h
 @dlq_app.command("list")
 def dlq_list(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> None:
     """Dead letters, newest first: who failed on what, why, and whether it was replayed."""
-    from projections import queries
+    from projections.dead_letters import dead_letters
 
-    rows = read(lambda conn: queries.dead_letters(conn, limit=limit))
+    rows = read(lambda conn: dead_letters(conn, limit=limit))
     if not rows:
         console.print("no dead letters")
         return

@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
+from pydantic import SecretStr
 
 from projections.db import make_engine
-from projections.registry import PROJECTIONS
+from projections.log_check import reconcile
 from projections.runner import setup_tables
+from services.bootstrap import bootstrap
 from services.bus.admin import ensure_topics, wait_for_broker
+from services.errors import ConfigurationError
 from services.settings import STACK_ENV, Settings
 from tools.devstack.broker import EmbeddedBroker, free_port, port_open
 from tools.devstack.postgres import PostgresHandle, create_database, find_postgres
@@ -30,18 +33,6 @@ from tools.devstack.supervisor import Child, Supervisor
 __all__ = ["DevStack", "StackInfo"]
 
 log = structlog.get_logger(__name__)
-
-# The workers that make up the platform, one process each.
-WORKERS = (
-    "diagnoser",
-    "projector",
-    "remediation",
-    "jit",
-    "drill-orchestrator",
-    "drill-batches",
-    "drill-series",
-    "training-jit",
-)
 
 
 @dataclass
@@ -52,11 +43,14 @@ class StackInfo:
     api_token: str
     broker_origin: str
     postgres_origin: str
+    agents: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
 
 
 class DevStack:
-    def __init__(self, settings: Settings, *, workers: tuple[str, ...] = WORKERS) -> None:
+    """Every agent of the registry as a supervised process (or ``workers``, a subset)."""
+
+    def __init__(self, settings: Settings, *, workers: tuple[str, ...] | None = None) -> None:
         self.settings = settings
         self.workers = workers
         self.state_dir = Path(settings.state_dir)
@@ -71,62 +65,74 @@ class DevStack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         flavour = s.broker_flavour
         if s.kafka_bootstrap_servers:
-            bootstrap, broker_origin = s.kafka_bootstrap_servers, "configured"
+            servers, broker_origin = s.kafka_bootstrap_servers, "configured"
         else:
             port = 9092 if not port_open("127.0.0.1", 9092) else free_port()
             self.broker = EmbeddedBroker(port, log_path=self.state_dir / "broker.log").start()
-            bootstrap, broker_origin, flavour = (
+            servers, broker_origin, flavour = (
                 self.broker.bootstrap,
                 "embedded (Tansu, in memory)",
                 "tansu",
             )
-        await wait_for_broker(bootstrap)
+        await wait_for_broker(servers)
         self.postgres = await asyncio.to_thread(
             find_postgres, s.database_url, self.state_dir / "pgdata"
         )
         database_url = s.database_url or await create_database(self.postgres, "nls")
         if port_open(s.api_host, s.api_port):
-            raise RuntimeError(f"port {s.api_port} is taken: set NLS_API_PORT to a free port")
+            raise ConfigurationError(f"port {s.api_port} is taken: set NLS_API_PORT to a free port")
         token = s.api_token.get_secret_value() if s.api_token else secrets.token_urlsafe(24)
         self._metrics_dir = tempfile.TemporaryDirectory(prefix="nls-metrics-")
-        env = {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "DATABASE_URL": database_url,
-            "NLS_API_TOKEN": token,
-            "NLS_BROKER_FLAVOUR": flavour,
-            "NLS_TOPIC_PREFIX": s.topic_prefix,
-            "NLS_DB_SCHEMA": s.db_schema,
-            "NLS_API_HOST": s.api_host,
-            "NLS_API_PORT": str(s.api_port),
-        }
-        (self.state_dir / STACK_ENV).write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         effective = s.model_copy(
             update={
-                "kafka_bootstrap_servers": bootstrap,
+                "kafka_bootstrap_servers": servers,
                 "database_url": database_url,
                 "broker_flavour": flavour,
+                "api_token": SecretStr(token),
             }
         )
+        env = effective.child_env()
+        (self.state_dir / STACK_ENV).write_text(
+            "".join(
+                f"{k}={env[k]}\n"
+                for k in (
+                    "KAFKA_BOOTSTRAP_SERVERS",
+                    "DATABASE_URL",
+                    "NLS_API_TOKEN",
+                    "NLS_BROKER_FLAVOUR",
+                    "NLS_TOPIC_PREFIX",
+                    "NLS_DB_SCHEMA",
+                    "NLS_API_HOST",
+                    "NLS_API_PORT",
+                )
+            )
+        )
         await ensure_topics(effective)
+        platform = bootstrap(effective)
         engine = make_engine(effective)
         try:
-            for projection in PROJECTIONS.values():
+            for projection in platform.projections.values():
                 await setup_tables(engine, projection)
+                # Read models of another log (an earlier stack's) start over now, before
+                # anyone reads them: they will equal this stack's log.
+                await reconcile(engine, projection, effective)
         finally:
             await engine.dispose()
         child_env = env | {"PROMETHEUS_MULTIPROC_DIR": self._metrics_dir.name}
         cli = [sys.executable, "-m", "tools.cli"]
-        children = [Child(w, [*cli, "agent", "run", w], child_env) for w in self.workers]
+        agents = list(self.workers or platform.agents)
+        children = [Child(w, [*cli, "agent", "run", w], child_env) for w in agents]
         children.append(Child("api", [*cli, "api"], child_env))
         self.supervisor = Supervisor(children)
         await self.supervisor.start()
         self.info = StackInfo(
-            bootstrap=bootstrap,
+            bootstrap=servers,
             database_url=database_url,
             api_url=f"http://{s.api_host}:{s.api_port}",
             api_token=token,
             broker_origin=broker_origin,
             postgres_origin=self.postgres.origin,
+            agents=agents,
             env=env,
         )
         return self.info

@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from tools.cli.common import console, fail, run
+from services.runtime.cli import console, fail, platform, run
 
 __all__ = ["training_app"]
 
@@ -25,7 +25,7 @@ def training_jit(
 ) -> None:
     """Today's session for a JIT input: sets x reps @ kg, and the rationale."""
     from events.training import JITInput
-    from services.generation import build_gateway, generate
+    from services.generation import generate
     from services.strength.strategies import TRAINING
 
     if strategy not in TRAINING.strategies():
@@ -43,8 +43,8 @@ def training_jit(
         raise fail(f"{session_file}: {where}: {first['msg']}") from None
 
     async def go() -> object:
-        async with build_gateway() as gateway:
-            return await generate(TRAINING, session, strategy=strategy, gateway=gateway)
+        async with platform().deps() as deps:
+            return await generate(TRAINING, session, strategy=strategy, gateway=deps.gateway())
 
     made = run(go())
     plan, usage = made.value, made.usage  # type: ignore[attr-defined]

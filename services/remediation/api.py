@@ -1,4 +1,4 @@
-"""HTTP endpoints of the generator families: JIT atoms and plans, drill series.
+"""HTTP routes of the remediation family: JIT atoms by request, a concept's atoms, plans.
 
 Generation requests are published as ``atom-generation-requested`` (answered by
 the jit agent) and acknowledged with 202 and the request's event id.
@@ -7,18 +7,15 @@ the jit agent) and acknowledged with 202 and the request's event id.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import select
 
 from events import Envelope
 from events.content import AtomGenerationRequested, ContentType, GenerationTrigger
-from projections import queries
-from projections.drills import SeriesView, series_of
-from projections.training import TRAINING_SESSIONS
+from projections.content import AtomView, atom_count, atoms_of
+from projections.remediation import PlanView, plans_of
 from services.api.deps import ID_PATTERN, Conn, IdQuery, PathId, Pub, identifier
 from services.api.errors import ERROR_RESPONSES
 from services.remediation.mapping import MAX_PROACTIVE_CONCEPTS, PROACTIVE_TARGET
@@ -58,7 +55,7 @@ class ProactiveAccepted(BaseModel):
 
 
 async def _known(conn: Any, concept_id: uuid.UUID) -> int:
-    count = await queries.atom_count(conn, concept_id)
+    count = await atom_count(conn, concept_id)
     if count is None:
         raise HTTPException(404, f"no concept {concept_id} (import a content pack first)")
     return count
@@ -113,50 +110,13 @@ async def proactive_generation(
     return ProactiveAccepted(requested=requested, skipped=skipped)
 
 
-@router.get("/v1/concepts/{concept_id}/atoms", response_model=list[queries.AtomView])
+@router.get("/v1/concepts/{concept_id}/atoms", response_model=list[AtomView])
 async def concept_atoms(concept_id: uuid.UUID, conn: Conn) -> Any:
     await _known(conn, concept_id)
-    return await queries.atoms_of(conn, concept_id)
+    return await atoms_of(conn, concept_id)
 
 
-@router.get("/v1/learners/{learner_id}/remediation", response_model=list[queries.PlanView])
+@router.get("/v1/learners/{learner_id}/remediation", response_model=list[PlanView])
 async def remediation_plans(learner_id: PathId, conn: Conn, question_id: IdQuery = None) -> Any:
     """The learner's remediation plans, newest first (one per diagnosed wrong answer)."""
-    return await queries.plans_of(conn, learner_id, question_id=question_id)
-
-
-@router.get("/v1/drill-series/{artifact_id}", response_model=SeriesView, tags=["drills"])
-async def drill_series(artifact_id: uuid.UUID, conn: Conn) -> Any:
-    """A drill series: status, progress by batch, and its drills ordered by index."""
-    found = await series_of(conn, artifact_id)
-    if found is None:
-        raise HTTPException(404, f"no drill series {artifact_id}")
-    return found
-
-
-class TrainingSessionView(BaseModel):
-    session_id: str
-    lifter_id: str
-    main_lift: str
-    skip_main_lift: bool
-    session: dict[str, Any]
-    rationale: list[str]
-    confidence: str
-    jit_strategy: str
-    jit_generated_at: datetime
-    jit_input_snapshot: dict[str, Any]
-
-
-@router.get(
-    "/v1/training-sessions/{session_id}", response_model=TrainingSessionView, tags=["training"]
-)
-async def training_session(session_id: PathId, conn: Conn) -> Any:
-    """A session as adjusted just in time: sets x reps @ kg, why, and by which strategy."""
-    row = (
-        await conn.execute(
-            select(TRAINING_SESSIONS).where(TRAINING_SESSIONS.c.session_id == session_id)
-        )
-    ).first()
-    if row is None:
-        raise HTTPException(404, f"no training session {session_id!r}")
-    return TrainingSessionView.model_validate(row._mapping)
+    return await plans_of(conn, learner_id, question_id=question_id)

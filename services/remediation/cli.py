@@ -1,8 +1,8 @@
-"""``nls content`` and ``nls generate``: content packs and JIT generation by operators.
+"""``nls generate``: JIT generation by operators.
 
-``generate`` runs the JIT service in this process (rules or LLM, as configured),
-reading concepts and atoms from the read models, and publishes the request and
-its result as events, so the atoms reach ``learning_atoms`` like any others.
+It runs the JIT service in this process (rules or LLM, as configured), with the
+store and gateway the jit agent has, and publishes the request and its result
+as events, so the atoms reach ``learning_atoms`` like any others.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from events import Envelope
@@ -26,17 +24,15 @@ from events.content import (
     ContentType,
     GenerationTrigger,
 )
-from services.bus.producer import EventPublisher
-from services.remediation.service import JITGenerationService
-from services.remediation.store import PostgresContentStore
-from services.settings import get_settings
-from tools.cli.common import console, fail, read, run
+from services.runtime.cli import console, platform, progress_bar, read, run
 
-__all__ = ["content_app", "generate_app", "progress_bar"]
+if TYPE_CHECKING:
+    from services.bus.producer import EventPublisher
+    from services.remediation.service import JITGenerationService
+    from services.remediation.store import ContentStore
 
-content_app = typer.Typer(
-    help="Content packs: concepts, facts, authored atoms.", no_args_is_help=True
-)
+__all__ = ["generate_app"]
+
 generate_app = typer.Typer(help="Generate atoms just in time.", no_args_is_help=True)
 
 StrategyOpt = Annotated[
@@ -44,80 +40,35 @@ StrategyOpt = Annotated[
 ]
 
 
-# content -----------------------------------------------------------------------------
-@content_app.command("import")
-def content_import(
-    path: Annotated[Path, typer.Argument(help="pack directory (with pack.yaml)")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="validate only")] = False,
-) -> None:
-    """Validate a content pack and publish its concepts and atoms (all or nothing)."""
-    from services.content.pack import PackError, load_pack
-
-    try:
-        pack = load_pack(path)
-    except PackError as exc:
-        raise fail(str(exc)) from None
-    events = pack.events()
-    clusters = len({c.cluster_id for c in pack.concepts})
-    summary = (
-        f"pack {pack.name} v{pack.version}: {len(pack.concepts)} concepts in {clusters} "
-        f"clusters, {sum(len(c.facts) for c in pack.concepts)} facts, {len(pack.atoms)} atoms"
-    )
-    if dry_run:
-        console.print(f"{summary}: valid, nothing published (--dry-run)")
-        return
-
-    async def go() -> None:
-        from services.bus.admin import ensure_topics
-        from services.bus.producer import EventPublisher
-
-        s = get_settings()
-        await ensure_topics(s)
-        async with EventPublisher(s, client_id="content-import") as pub:
-            with progress_bar() as progress:
-                task = progress.add_task("importing", total=len(events))
-                for i in range(0, len(events), 200):
-                    await pub.publish(events[i : i + 200])
-                    progress.advance(task, len(events[i : i + 200]))
-
-    run(go())
-    console.print(f"{summary}: published {len(events)} events")
-
-
-# generate ----------------------------------------------------------------------------
 @dataclass
 class _Jit:
     service: JITGenerationService
-    store: PostgresContentStore
+    store: ContentStore
     publisher: EventPublisher | None
 
 
 @asynccontextmanager
 async def _jit(strategy: str, *, publish: bool) -> AsyncIterator[_Jit]:
-    from projections.db import make_engine
+    """The JIT service as the jit agent has it (the platform's store and gateway)."""
     from services.bus.admin import ensure_topics
-    from services.generation import build_gateway
-    from services.remediation.service import CollectingSink
+    from services.bus.producer import EventPublisher
+    from services.remediation.family import content_store
+    from services.remediation.service import CollectingSink, JITGenerationService
 
-    s = get_settings()
-    engine = make_engine(s, read_only=True)
-    store = PostgresContentStore(engine)
     # A dry run keeps nothing: the sink only collects.
     sink = CollectingSink() if not publish else None
-    try:
-        async with build_gateway() as gateway:
-            service = JITGenerationService(store, gateway, strategy=strategy, sink=sink)
-            if not publish:
-                yield _Jit(service, store, None)
-                return
-            await ensure_topics(s)
-            async with EventPublisher(s, client_id="cli-generate") as pub:
-                yield _Jit(service, store, pub)
-    finally:
-        await engine.dispose()
+    async with platform().deps() as deps:
+        store = content_store(deps)
+        service = JITGenerationService(store, deps.gateway(), strategy=strategy, sink=sink)
+        if not publish:
+            yield _Jit(service, store, None)
+            return
+        await ensure_topics(deps.settings)
+        async with EventPublisher(deps.settings, client_id="cli-generate") as pub:
+            yield _Jit(service, store, pub)
 
 
-async def _resolve(store: PostgresContentStore, ref: str) -> uuid.UUID:
+async def _resolve(store: ContentStore, ref: str) -> uuid.UUID:
     try:
         concept_id = uuid.UUID(ref)
     except ValueError:
@@ -209,13 +160,10 @@ def generate_gaps(
     """Find concepts with fewer than --min-atoms atoms and fill them (missing coverage)."""
 
     async def counts() -> list[tuple[ConceptImported, int]]:
-        from projections.db import make_engine
+        from services.remediation.family import content_store
 
-        engine = make_engine(get_settings(), read_only=True)
-        try:
-            return await PostgresContentStore(engine).atom_counts(cluster=cluster)
-        finally:
-            await engine.dispose()
+        async with platform().deps() as deps:
+            return await content_store(deps).atom_counts(cluster=cluster)
 
     gaps = [(c, n) for c, n in run(counts()) if n < min_atoms]
     if not gaps:
@@ -263,9 +211,9 @@ def generate_gaps(
 @generate_app.command("stats")
 def generate_stats() -> None:
     """Atoms in the read models and how many were generated just in time, by trigger."""
-    from projections import queries
+    from projections.content import jit_stats
 
-    stats = read(queries.jit_stats)
+    stats = read(jit_stats)
     table = Table("Metric", "Value")
     share = stats.jit_generated / stats.total_atoms if stats.total_atoms else 0.0
     table.add_row("Total atoms", f"{stats.total_atoms:,}")
@@ -276,13 +224,3 @@ def generate_stats() -> None:
         label = trigger.value.replace("_", " ").capitalize()
         table.add_row(f"  {label}", f"{stats.by_trigger.get(trigger.value, 0):,}")
     console.print(table)
-
-
-def progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
