@@ -12,6 +12,7 @@ Handlers' errors decide between a retry and a dead letter the same way.
     │   │                                 token, an unknown agent, read model or strategy
     │   └── UnknownName
     ├── NotFound (permanent)              services/errors.py: no such course, series, concept
+    ├── StillRunning (permanent)          services/errors.py: waited, and it had not finished
     ├── AgentError                        services/runtime/errors.py
     │   ├── RetryableError (retryable)    transient: the same input may succeed later
     │   └── PermanentError                the input can never be processed

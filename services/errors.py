@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from events.errors import NlsError
 
-__all__ = ["ConfigurationError", "NlsError", "NotFound", "UnknownName"]
+__all__ = ["ConfigurationError", "NlsError", "NotFound", "StillRunning", "UnknownName"]
 
 
 class ConfigurationError(NlsError):
@@ -29,3 +29,7 @@ class UnknownName(ConfigurationError, KeyError):
 
 class NotFound(NlsError):
     """The thing asked for does not exist (a course, a series, a concept)."""
+
+
+class StillRunning(NlsError):
+    """A command waited for a workflow (a series, a lesson) and it had not finished."""

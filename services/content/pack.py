@@ -38,6 +38,7 @@ from events.content import (
     Procedure,
     TrueFalseBody,
 )
+from events.errors import NlsError
 from events.questions import CONCEPT, default_question, phrasing_problems
 
 __all__ = ["Pack", "PackError", "PackProblem", "concept_uuid", "load_pack"]
@@ -94,7 +95,7 @@ class PackProblem:
         )
 
 
-class PackError(ValueError):
+class PackError(NlsError, ValueError):
     def __init__(self, problems: list[PackProblem]) -> None:
         self.problems = problems
         shown = "\n".join(f"  {p}" for p in problems[:20])

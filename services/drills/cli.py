@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from events.drills import GamePhase
+from services.errors import StillRunning
 from services.runtime.cli import console, fail, read, run
 from services.settings import get_settings
 
@@ -180,7 +181,7 @@ def drills_request(
                     await asyncio.sleep(0.5)
         finally:
             await engine.dispose()
-        raise RuntimeError(f"series {request.artifact_id} still running after {timeout:.0f}s")
+        raise StillRunning(f"series {request.artifact_id} still running after {timeout:.0f}s")
 
     view = run(go())
     if view is None:

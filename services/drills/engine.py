@@ -20,6 +20,7 @@ import orjson
 import structlog
 
 from events.drills import CandidateMove
+from events.errors import NlsError
 
 __all__ = [
     "GNUBG",
@@ -39,14 +40,14 @@ _SCRIPT = Path(__file__).with_name("gnubg_worker.py")
 _PREFIX = b"@@NLS "
 
 
-class EngineError(RuntimeError):
+class EngineError(NlsError, RuntimeError):
     def __init__(self, message: str, *, op: str) -> None:
         super().__init__(f"gnubg {op}: {message}")
         self.op = op
 
 
 class EngineTimeout(EngineError):
-    pass
+    retryable = True
 
 
 @dataclass(frozen=True, slots=True)

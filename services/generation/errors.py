@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from events.errors import NlsError
+
 __all__ = [
     "GenerationError",
     "InvalidOutput",
@@ -32,7 +34,7 @@ class Spent:
     attempts: int = 0
 
 
-class GenerationError(Exception):
+class GenerationError(NlsError):
     reason = "generation_error"
 
     def __init__(
@@ -68,12 +70,14 @@ class NoProviderConfigured(GenerationError):
 
 class ProviderTimeout(GenerationError):
     reason = "timeout"
+    retryable = True
 
 
 class ProviderUnavailable(GenerationError):
     """Transport error, or 429/5xx/overloaded after the SDK's retries."""
 
     reason = "provider_error"
+    retryable = True
 
 
 class InvalidOutput(GenerationError):
@@ -89,7 +93,7 @@ class InvalidOutput(GenerationError):
         return self.kind
 
 
-class UnknownStrategy(ValueError):
+class UnknownStrategy(NlsError, ValueError):
     def __init__(self, family: str, strategy: str, known: list[str]) -> None:
         super().__init__(
             f"family {family!r} has no strategy {strategy!r} (known: {', '.join(known)})"

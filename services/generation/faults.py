@@ -17,6 +17,7 @@ import hashlib
 import random
 from dataclasses import dataclass, replace
 
+from events.errors import NlsError
 from services.generation.contract import Completion, Provider, Reply
 from services.generation.errors import ProviderTimeout, ProviderUnavailable
 
@@ -26,7 +27,7 @@ _PROBABILITIES = ("timeout", "error", "malformed")
 _DURATIONS = ("latency_ms", "jitter_ms")
 
 
-class FaultSpecError(ValueError):
+class FaultSpecError(NlsError, ValueError):
     pass
 
 

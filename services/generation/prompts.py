@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from events.errors import NlsError
+
 __all__ = ["Prompt", "PromptError", "load_prompt", "parse_prompt", "prompt_tasks"]
 
 _HEADER = re.compile(r"\A---\n(?P<head>.*?)\n---\n(?P<body>.*)\Z", re.DOTALL)
 _TASK = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
-class PromptError(ValueError):
+class PromptError(NlsError, ValueError):
     pass
 
 

@@ -24,6 +24,7 @@ from events.content import (
     ContentType,
     GenerationTrigger,
 )
+from services.errors import NotFound
 from services.runtime.cli import console, platform, progress_bar, read, run
 
 if TYPE_CHECKING:
@@ -74,12 +75,12 @@ async def _resolve(store: ContentStore, ref: str) -> uuid.UUID:
     except ValueError:
         matches = [c for c, _ in await store.atom_counts() if c.slug == ref]
         if not matches:
-            raise ValueError(
+            raise NotFound(
                 f"no concept {ref!r}: give its UUID or slug (see `nls generate gaps -n`)"
             ) from None
         return matches[0].concept_id
     if await store.concept(concept_id) is None:
-        raise ValueError(f"no concept {concept_id} in the read models (import a pack first)")
+        raise NotFound(f"no concept {concept_id} in the read models (import a pack first)")
     return concept_id
 
 

@@ -6,10 +6,12 @@ import asyncio
 
 from aiokafka.errors import KafkaError
 
+from events.errors import NlsError
+
 __all__ = ["AgentError", "PermanentError", "RetryableError", "is_retryable"]
 
 
-class AgentError(Exception):
+class AgentError(NlsError):
     """Base of errors raised by handlers, carrying the event they failed on."""
 
     def __init__(self, message: str, *, event_id: object = None) -> None:
@@ -20,15 +22,17 @@ class AgentError(Exception):
 class RetryableError(AgentError):
     """Transient: the same input may succeed later (timeouts, connection loss, 429/5xx)."""
 
+    retryable = True
+
 
 class PermanentError(AgentError):
     """The input can never be processed: dead-letter it and move on."""
 
 
 def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, PermanentError):
-        return False
-    if isinstance(exc, RetryableError | ConnectionError | TimeoutError | asyncio.TimeoutError):
+    if isinstance(exc, NlsError):
+        return exc.retryable
+    if isinstance(exc, ConnectionError | TimeoutError | asyncio.TimeoutError):
         return True
     if isinstance(exc, KafkaError):
         return bool(getattr(exc, "retriable", False))

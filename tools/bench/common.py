@@ -37,19 +37,8 @@ def start_workers(
     settings: Settings, agents: Sequence[Sequence[str]], env: dict[str, str] | None = None
 ) -> list[subprocess.Popen[bytes]]:
     """One ``nls agent run ...`` process per entry (the agent name, then its options)."""
-    child = (
-        os.environ
-        | {
-            "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap(),
-            "NLS_BROKER_FLAVOUR": settings.broker_flavour,
-            "DATABASE_URL": settings.database_url or "",
-            "NLS_TOPIC_PREFIX": settings.topic_prefix,
-            "NLS_DB_SCHEMA": settings.db_schema,
-            "NLS_LOG_LEVEL": "warning",
-            "PYTHONPATH": str(ROOT),
-        }
-        | (env or {})
-    )
+    quiet = settings.model_copy(update={"log_level": "warning"})
+    child = dict(os.environ) | quiet.child_env() | {"PYTHONPATH": str(ROOT)} | (env or {})
     return [
         subprocess.Popen([sys.executable, "-m", "tools.cli", "agent", "run", *agent], env=child)
         for agent in agents

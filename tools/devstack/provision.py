@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.settings import Settings
 from tools.devstack.broker import EmbeddedBroker
 from tools.devstack.postgres import create_database, drop_database, find_postgres
 
@@ -51,9 +52,9 @@ class DatabaseInfo:
 
 @contextmanager
 def broker() -> Iterator[BrokerInfo]:
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        flavour = os.environ.get("NLS_BROKER_FLAVOUR", "kafka")
-        yield BrokerInfo(os.environ["KAFKA_BOOTSTRAP_SERVERS"], flavour, "env")
+    configured = Settings()
+    if configured.kafka_bootstrap_servers:
+        yield BrokerInfo(configured.kafka_bootstrap_servers, configured.broker_flavour, "env")
         return
     if docker_available():
         from testcontainers.community.kafka import RedpandaContainer
@@ -71,14 +72,15 @@ def broker() -> Iterator[BrokerInfo]:
 @contextmanager
 def database() -> Iterator[DatabaseInfo]:
     """A fresh database for this test session, dropped afterwards."""
-    if not os.environ.get("DATABASE_URL") and docker_available():
+    configured = Settings().database_url
+    if not configured and docker_available():
         from testcontainers.community.postgres import PostgresContainer
 
         with PostgresContainer("postgres:16-alpine", driver=None) as pg:
             yield DatabaseInfo(pg.get_connection_url(), "testcontainers postgres")
         return
     data_dir = Path(tempfile.mkdtemp(prefix="nls-pg-"))
-    handle = find_postgres(os.environ.get("DATABASE_URL"), data_dir)
+    handle = find_postgres(configured, data_dir)
     name = f"nls_test_{uuid.uuid4().hex[:10]}"
     url = asyncio.run(create_database(handle, name))
     try:
