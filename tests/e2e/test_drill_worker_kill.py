@@ -15,7 +15,7 @@ from projections.db import make_engine
 from services.bus.producer import EventPublisher
 from services.settings import Settings
 from tests.conftest import PYTHON, ROOT, child_env
-from tests.integration.test_drill_series import library_events
+from tests.support.drills import library_events
 from tests.support.helpers import background, query_rows, read_topic, wait_until
 from tests.support.platform import agent, projector
 from tools.fakellm import FakeLLM

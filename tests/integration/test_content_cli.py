@@ -4,7 +4,6 @@ read models."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,24 +12,12 @@ from events import Context
 from projections.db import make_engine
 from services.content.pack import concept_uuid
 from services.settings import Settings
-from tests.conftest import PYTHON, ROOT, child_env
+from tests.support.cli import nls
 from tests.support.helpers import background, count_rows, query_rows, read_topic, wait_until
 from tests.support.jit import PACK, ccna
 from tests.support.platform import projector
 
 pytestmark = pytest.mark.integration
-
-
-async def nls(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(
-        subprocess.run,
-        [PYTHON, "-m", "tools.cli", *args],
-        env=child_env(settings, COLUMNS="200", NLS_LOG_LEVEL="warning"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 async def test_import_generate_and_stats(settings: Settings, tmp_path: Path) -> None:

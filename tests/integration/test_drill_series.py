@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -18,10 +17,8 @@ from typer.testing import Result
 from events import Context, Envelope, decode
 from events.drills import (
     BatchRequested,
-    CandidateMove,
     DrillSeriesRequested,
     GamePhase,
-    PositionSeeded,
 )
 from projections.db import make_engine
 from services.api.app import create_app
@@ -31,9 +28,9 @@ from services.drills.engine import OPENING_POSITION, GnubgEngine
 from services.drills.principles_pack import shipped_principles
 from services.settings import Settings
 from tests.support.cli import invoke
+from tests.support.drills import forced_position, library_events
 from tests.support.helpers import background, guarded, query_rows, read_topic, wait_until
 from tests.support.platform import agent, projector
-from tests.unit.test_drill_loading import library
 
 pytestmark = pytest.mark.integration
 
@@ -50,40 +47,8 @@ def said(result: Result) -> str:
     return " ".join(result.stdout.split())
 
 
-def forced_position() -> Envelope:
-    """A BEAROFF position with one legal play: no drill can be made from it, so the batch
-    it lands in fails after its retries."""
-    return Envelope.new(
-        PositionSeeded(
-            engine_id="gnubg",
-            position_id="FORCED0000AAAA",
-            dice=(6, 6),
-            phase=GamePhase.BEAROFF,
-            candidate_moves=[CandidateMove(rank=1, move="6/off(4)", equity=1.0, equity_loss=0)],
-            created_at=datetime(2026, 11, 22, tzinfo=UTC),
-            ply=0,
-        ),
-        source="test",
-    )
 
 
-def library_events() -> list[Envelope]:
-    return [
-        Envelope.new(
-            PositionSeeded(
-                engine_id="gnubg",
-                position_id=p.position_id,
-                dice=p.dice,
-                phase=p.phase,
-                candidate_moves=p.candidate_moves,
-                created_at=p.created_at,
-                ply=0,
-            ),
-            source="test",
-        )
-        for positions in library(30).values()
-        for p in positions
-    ]
 
 
 def series(**kw: Any) -> Envelope:

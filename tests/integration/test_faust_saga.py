@@ -15,9 +15,9 @@ from events.drills import BatchCompleted
 from services.bus.producer import EventPublisher
 from services.settings import Settings
 from tests.conftest import PYTHON, child_env
+from tests.support.drills import requested
 from tests.support.fanin import TIMEOUT_ERROR
 from tests.support.helpers import read_topic, wait_until
-from tests.unit.test_saga import requested
 
 pytestmark = pytest.mark.integration
 

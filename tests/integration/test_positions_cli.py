@@ -7,7 +7,7 @@ import pytest
 
 from projections.db import make_engine
 from services.settings import Settings
-from tests.integration.test_content_cli import nls
+from tests.support.cli import nls
 from tests.support.helpers import background, count_rows, query_rows, wait_until
 from tests.support.platform import projector
 

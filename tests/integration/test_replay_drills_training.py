@@ -34,10 +34,10 @@ from services.generation.anthropic_provider import AnthropicProvider
 from services.settings import Settings
 from services.strength.settings import TrainingSettings
 from tests.conftest import ROOT
-from tests.integration.test_drill_series import cli
+from tests.support.cli import invoke
 from tests.support.helpers import background, count_rows, query_rows, read_topic, wait_until
 from tests.support.platform import agent, projector
-from tests.unit.test_training_jit import make_input
+from tests.support.training import make_input
 from tools.fakellm import FakeLLM
 from tools.fakellm.simulated import simulated_model
 
@@ -119,7 +119,7 @@ async def test_positions_drills_and_training_replay_equal_live_without_model_or_
                     lambda n: n == len(library),
                     what="the library",
                 )
-                published = await cli(settings, monkeypatch, "publish", str(EXAMPLE_EVENTS))
+                published = await invoke(settings, "publish", str(EXAMPLE_EVENTS))
                 assert published.exit_code == 0, published.output
                 assert "published 3 event(s)" in published.stdout
                 async with EventPublisher(settings) as pub:

@@ -17,10 +17,10 @@ from services.bus.producer import EventPublisher
 from services.generation import Gateway
 from services.generation.anthropic_provider import AnthropicProvider
 from services.settings import Settings
-from tests.integration.test_content_cli import nls
+from tests.support.cli import nls
 from tests.support.helpers import background, query_rows, wait_until
 from tests.support.platform import agent, projector
-from tests.unit.test_training_jit import make_input
+from tests.support.training import make_input
 from tools.fakellm import FakeLLM
 from tools.fakellm.simulated import simulated_model
 

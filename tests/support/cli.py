@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 
 from typer.testing import CliRunner, Result
 
 from services.settings import Settings, get_settings
 from tools.cli.main import app
 
-__all__ = ["invoke", "said"]
+__all__ = ["invoke", "nls", "said"]
 
 
 def _invoke(settings: Settings, args: tuple[str, ...], answer: str | None) -> Result:
@@ -28,3 +29,18 @@ async def invoke(settings: Settings, *args: str, answer: str | None = None) -> R
 def said(result: Result) -> str:
     """The output with its line wrapping undone."""
     return " ".join(result.output.split())
+
+
+async def nls(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """``nls ARGS`` as its own process, as a user runs it."""
+    from tests.conftest import PYTHON, ROOT, child_env
+
+    return await asyncio.to_thread(
+        subprocess.run,
+        [PYTHON, "-m", "tools.cli", *args],
+        env=child_env(settings, COLUMNS="200", NLS_LOG_LEVEL="warning"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

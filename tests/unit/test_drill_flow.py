@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -13,7 +13,6 @@ from events import Envelope
 from events.drills import (
     BatchCompleted,
     BatchRequested,
-    CandidateMove,
     DrillSeriesCompleted,
     DrillSeriesRequested,
     GamePhase,
@@ -28,55 +27,19 @@ from services.drills.principles import Teaching
 from services.drills.principles_pack import shipped_principles
 from services.drills.saga import DrillSeriesSaga, DrillSeriesState
 from services.runtime.saga import InMemorySagaStore, SagaHandler
+from tests.support.drills import HERE, T0, finished, lib, library, request, run_series
 from tests.support.helpers import guarded
-from tests.unit.test_drill_loading import library
 
 pytestmark = pytest.mark.unit
 
-T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-HERE = Delivery("t.drills", 0, 0, None, b"", ())
 
 
-async def lib(engine: str) -> dict:  # type: ignore[type-arg]
-    return library(30)
 
 
-def request(**kw: object) -> Envelope:
-    values: dict[str, object] = {
-        "artifact_id": uuid.uuid4(),
-        "project_id": "p1",
-        "target_drill_count": 25,
-        "game_phases": [GamePhase.MIDDLE],
-        "seed": 1,
-    }
-    values.update(kw)
-    return Envelope.new(DrillSeriesRequested(**values), source="test", occurred_at=T0)  # type: ignore[arg-type]
 
 
-async def run_series(
-    req: Envelope, *, break_batch: int | None = None, deliver: bool = True
-) -> tuple[list[Envelope], list[Envelope], InMemoryPublisher, SagaHandler]:
-    batches = list(await SeriesOrchestrator(lib).handle(req, HERE))
-    if break_batch is not None:  # a forced play: no drill can be made from it
-        r = batches[break_batch].payload_as(BatchRequested)
-        forced = r.positions[0].model_copy(
-            update={"candidate_moves": [CandidateMove(rank=1, move="6/1", equity=0, equity_loss=0)]}
-        )
-        batches[break_batch] = batches[break_batch].model_copy(
-            update={"payload": r.model_copy(update={"positions": [forced, *r.positions[1:]]})}
-        )
-    worker = BatchWorker()
-    results = [e for b in batches for e in (await guarded(worker, b))[1:]] if deliver else []
-    pub = InMemoryPublisher()
-    saga = SagaHandler(DrillSeriesSaga(), InMemorySagaStore(DrillSeriesState), pub)
-    for offset, e in enumerate([*batches, *results]):
-        await saga.handle(e, Delivery("t.drills", 0, offset, None, b"", ()))
-    return batches, results, pub, saga
 
 
-def finished(pub: InMemoryPublisher) -> DrillSeriesCompleted:
-    (done,) = pub.of_type(DrillSeriesCompleted.event_type)
-    return done.payload_as(DrillSeriesCompleted)
 
 
 async def test_25_drills_go_out_as_5_batches_and_come_back_as_one_artifact() -> None:

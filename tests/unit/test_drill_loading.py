@@ -6,44 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from events.drills import CandidateMove, GamePhase, SeededPosition
+from events.drills import GamePhase
 from services.drills.library import OPENING_ROLLS
 from services.drills.loading import load_positions, positions_per_phase
+from tests.support.drills import library
 
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
-MOVES = [
-    CandidateMove(rank=i + 1, move=m, equity=0.2 - i * 0.05, equity_loss=i * 0.05)
-    for i, m in enumerate(["8/5 6/5", "24/23 13/10", "24/20", "24/21 6/5", "13/9"])
-]
 
 
-def library(per_phase: int = 25) -> dict[GamePhase, list[SeededPosition]]:
-    lib = {
-        GamePhase.OPENING: [
-            SeededPosition(
-                position_id="4HPwATDgc/ABMA",
-                dice=roll,
-                phase=GamePhase.OPENING,
-                candidate_moves=MOVES,
-                created_at=NOW,
-            )
-            for roll in reversed(OPENING_ROLLS)  # stored in any order
-        ]
-    }
-    for phase in (GamePhase.EARLY, GamePhase.MIDDLE, GamePhase.BEAROFF):
-        lib[phase] = [
-            SeededPosition(
-                position_id=f"{phase.value[:4]}{i:06d}AAAA",
-                dice=(6, 1 + i % 6),
-                phase=phase,
-                candidate_moves=MOVES,
-                created_at=NOW,
-            )
-            for i in range(per_phase)
-        ]
-    return lib
 
 
 @pytest.mark.parametrize(

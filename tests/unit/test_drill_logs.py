@@ -17,8 +17,7 @@ from services.bus.consumer import Delivery
 from services.drills import agents, saga
 from services.drills.agents import SeriesOrchestrator
 from services.drills.loading import load_positions
-from tests.unit.test_drill_flow import HERE, T0, lib, request, run_series
-from tests.unit.test_drill_loading import library
+from tests.support.drills import HERE, T0, lib, library, request, run_series
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ from services.drills.drills import check, make_drill, principle_of
 from services.drills.principles import Teaching
 from services.drills.principles_pack import shipped_principles
 from services.drills.series import outcome, plan_batches
-from tests.unit.test_drill_loading import MOVES, library
+from tests.support.drills import MOVES, library
 
 pytestmark = pytest.mark.unit
 

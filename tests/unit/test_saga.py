@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,45 +9,18 @@ import pytest
 from events import Envelope
 from events.drills import (
     BatchCompleted,
-    BatchContext,
-    BatchPrompts,
-    BatchRequested,
-    CandidateMove,
-    GamePhase,
-    SeededPosition,
 )
 from services.bus.consumer import Delivery
 from services.bus.memory import InMemoryPublisher
 from services.runtime.saga import InMemorySagaStore, SagaHandler
+from tests.support.drills import ARTIFACT, requested
 from tests.support.fanin import TIMEOUT_ERROR, FanInSaga, FanInState
 
 pytestmark = pytest.mark.unit
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-ARTIFACT = uuid.uuid4()
 
 
-def requested(i: int, total: int = 3) -> BatchRequested:
-    position = SeededPosition(
-        position_id="4HPwATDgc/ABMA",
-        dice=(3, 1),
-        phase=GamePhase.OPENING,
-        candidate_moves=[CandidateMove(rank=1, move="8/5 6/5", equity=0.16, equity_loss=0.0)],
-        created_at=T0,
-    )
-    return BatchRequested(
-        artifact_id=ARTIFACT,
-        project_id="p",
-        batch_index=i,
-        total_batches=total,
-        drill_indices=[i * 5 + j for j in range(5)],
-        positions=[position],
-        context=BatchContext(
-            mental_model={},
-            curriculum={},
-            prompts=BatchPrompts(system_prompt="s", user_prompt_template="u"),
-        ),
-    )
 
 
 def completed(i: int) -> BatchCompleted:
