@@ -16,4 +16,5 @@ FAMILIES: tuple[str, ...] = (
     "services.drills.family:FAMILY",
     "services.strength.family:FAMILY",
     "services.courses.family:FAMILY",
+    "services.lessons.family:FAMILY",
 )

@@ -1,6 +1,6 @@
 """Helpers for the lesson tests: briefs from the shipped packs, lessons made by the rules,
 damage done to lessons the way a bad rewrite does it, and a valid payload of every
-lessons event type (``LESSON_STRATEGIES``, for the catalog's round-trip tests)."""
+lessons event type (``EVENT_STRATEGIES``, for the catalog's round-trip tests)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ from services.lessons.saga import LessonState
 from services.lessons.scoring.report import rubric_score
 
 __all__ = [
-    "LESSON_STRATEGIES",
+    "EVENT_STRATEGIES",
     "PACKS",
     "brief",
     "damaged",
@@ -268,7 +268,7 @@ def _report() -> Any:
     return rubric_score(lesson_for("ccna", "ospf"))
 
 
-LESSON_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
+EVENT_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "lesson-requested": _requested(),
     "lesson-phase-requested": _phase_requested(),
     "lesson-failed": st.builds(

@@ -22,7 +22,7 @@ from events.lessons import (
     ScoreReport,
     ScoringPurpose,
 )
-from tests.support.lessons import LESSON_STRATEGIES, brief
+from tests.support.lessons import EVENT_STRATEGIES, brief
 
 pytestmark = pytest.mark.unit
 
@@ -33,14 +33,14 @@ LESSON_TYPES = sorted(
 
 def test_every_lessons_event_type_has_a_strategy() -> None:
     # lesson-phase-completed's strategy lives with the catalog's own (tests/support/strategies).
-    assert set(LESSON_TYPES) - set(LESSON_STRATEGIES) == {"lesson-phase-completed"}
+    assert set(LESSON_TYPES) - set(EVENT_STRATEGIES) == {"lesson-phase-completed"}
 
 
-@pytest.mark.parametrize("event_type", sorted(LESSON_STRATEGIES))
+@pytest.mark.parametrize("event_type", sorted(EVENT_STRATEGIES))
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_round_trip(event_type: str, data: st.DataObject) -> None:
-    payload = data.draw(LESSON_STRATEGIES[event_type])
+    payload = data.draw(EVENT_STRATEGIES[event_type])
     env = Envelope.new(payload, source="test")
     assert decode(encode(env).value) == env
     assert env.key == payload.lesson_id

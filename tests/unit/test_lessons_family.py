@@ -50,3 +50,19 @@ def test_everything_the_family_names_loads() -> None:
         "lesson-requested",
         "lesson-improve-requested",
     }
+
+
+def test_the_registry_takes_the_family() -> None:
+    from services.bootstrap import bootstrap
+
+    platform = bootstrap(Settings())
+    assert FAMILY in platform.families
+    assert {"lesson-phases", "lesson-scorer", "lesson-rewriter", "lesson-pipeline"} <= set(
+        platform.agents
+    )
+    assert "lessons" in platform.projections and "lessons" in platform.cli_groups()
+    docs = platform.docs()
+    events = docs["events.md"]
+    for name in ("lesson-requested", "lesson-refined", "lesson-completed"):
+        assert name in events
+    assert "schemas/lesson.v1.json" in docs  # the lesson contract, beside the events

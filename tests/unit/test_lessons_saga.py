@@ -13,6 +13,7 @@ import pytest
 from events import Envelope
 from events.lessons import (
     LessonCompleted,
+    LessonFailed,
     LessonImproveRequested,
     LessonPhase,
     LessonPhaseCompleted,
@@ -309,3 +310,26 @@ def test_improve_runs_phase_10_on_the_current_version_or_says_why_not() -> None:
     assert [e.payload_as(LessonImproveRequested).request_id for e in asked] == [
         verdict.refinement_id
     ]
+
+
+def test_a_lesson_not_finished_by_its_deadline_fails_naming_the_phase_it_waited_for() -> None:
+    from services.runtime.saga import deadline_event
+
+    settings = LessonSettings(deadline_s=60)
+    request = brief("ccna", "ospf")
+    outputs = run_rules(request)
+    step = _Steps(settings)
+    requested = Envelope.new(request, source="test")
+    (planning,) = step(requested)
+    step(_completed(planning, outputs[P.PLANNING]))
+    assert step.state is not None
+    (due,) = step.state.deadlines.values()
+    assert (due - requested.occurred_at).total_seconds() == 60
+    (failed,) = step(deadline_event(step.saga, step.state, "pipeline", due))
+    assert failed.payload_as(LessonFailed).phase is P.VOCABULARY
+    assert step.state.concluded and step.state.deadlines == {}
+    # A lesson that completed has no deadline left to fire.
+    pipeline = LocalPipeline(Gateway(), settings=settings)
+    asyncio.run(pipeline.generate(brief("ccna", "ospf", lesson_id="L-2")))
+    stored = pipeline.log.saga_store.get("L-2")
+    assert stored is not None and stored.state is not None and stored.state.deadlines == {}

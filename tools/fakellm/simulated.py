@@ -87,8 +87,23 @@ def _drills(data: dict[str, Any]) -> dict[str, Any]:
     return {"drills": out}
 
 
+def _lesson_task(body: dict[str, Any]) -> str | None:
+    """The lesson task whose prompt is this call's system prompt, if any."""
+    from services.generation.prompts import load_prompt, prompt_tasks
+    from tools.fakellm.server import system_of
+
+    system = system_of(body)
+    found = [t for t in prompt_tasks() if t.startswith("lesson-") and load_prompt(t).text in system]
+    return found[0] if found else None
+
+
 def simulated_model(body: dict[str, Any]) -> str:
     data = data_of(body)
+    task = _lesson_task(body)
+    if task is not None:
+        from services.lessons.simulated import lesson_reply
+
+        return orjson.dumps(lesson_reply(task, data)).decode()
     if "nonce" in data:
         return orjson.dumps({"status": "ok", "echo": data["nonce"]}).decode()
     if "atom_types" in data:

@@ -1,0 +1,1 @@
+"""Lesson scoring: structural validation, then quality over six categories (rules or llm)."""
