@@ -3,7 +3,8 @@ app would, then what the read models hold.
 
 Learning and remediation (scripted learners answering CCNA questions), a drill series
 (GNU Backgammon's ground truth; skipped, with how to get it, where gnubg is missing),
-a strength session, and a worksheet course chosen from three candidates.
+a strength session, a worksheet course chosen from three candidates, and a C&G 2365
+lesson built in ten phases.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from projections.usage import usage_stats
 from services.bootstrap import bootstrap
 from services.bus.producer import EventPublisher
 from services.settings import Settings
-from tools.demo.families import show_course, show_drills, show_strength
+from tools.demo.families import show_course, show_drills, show_lesson, show_strength
 from tools.demo.learning import show_learning
 from tools.demo.stage import Demo
 from tools.devstack.stack import DevStack
@@ -58,6 +59,7 @@ async def run_demo(settings: Settings, console: Console, *, learners: int, answe
                     ("Drill series", show_drills),
                     ("Strength session", show_strength),
                     ("Worksheet course", show_course),
+                    ("Lesson", show_lesson),
                 ):
                     console.rule(title)
                     await part(demo)

@@ -1,5 +1,5 @@
 """The demo's generator families beyond remediation: a drill series (GNU Backgammon), a
-strength session, a worksheet course. Each goes through the API like an app would."""
+strength session, a worksheet course, a lesson. Each goes through the API like an app would."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rich.table import Table
 from events.training import JITInput
 from tools.demo.stage import PACKS, Demo
 
-__all__ = ["show_course", "show_drills", "show_strength"]
+__all__ = ["show_course", "show_drills", "show_lesson", "show_strength"]
 
 EXAMPLES = PACKS.parent / "examples"
 
@@ -143,3 +143,37 @@ async def show_course(demo: Demo) -> None:
     for item in course["groups"][0]["items"][:3]:
         given = item["answer"] if item["answer"] else item["options"][item["correct_index"]]
         demo.console.print(f"  {escape(item['text'])}  ->  {escape(str(given))}")
+
+
+async def show_lesson(demo: Demo) -> None:
+    """A C&G 2365 lesson on ring final circuits: ten phases, scored, improved if below 97."""
+    body = {
+        "pack": "cg2365",
+        "topic": "ring-final-circuit",
+        "mustHaveTopics": ["ring final circuit", "spur"],
+    }
+    r = await demo.http.post("/v1/lessons", json=body)
+    if r.status_code != 202:
+        demo.console.print(f"POST /v1/lessons: {r.status_code} {r.json()}")
+        return
+    lesson_id = r.json()["lessonId"]
+
+    async def finished() -> Any:
+        got = await demo.http.get(f"/v1/lessons/{lesson_id}")
+        view = got.json() if got.status_code == 200 else None
+        return view if view and view["status"] in ("completed", "failed") else None
+
+    with demo.console.status("running the ten lesson phases"):
+        view = await demo.until(finished, "the lesson")
+    table = Table("#", "phase", "status", "ms", title=f"lesson {lesson_id}")
+    for p in view["phases"]:
+        table.add_row(str(p["number"]), p["phase"], p["status"], str(p["duration_ms"] or "-"))
+    demo.console.print(table)
+    demo.console.print(
+        f"GET /v1/lessons/{lesson_id}: {view['status']}, {view['title']!r}, score "
+        f"{view['score']}, version {view['current_version']}"
+    )
+    blocks = (view["lesson"] or {}).get("blocks", [])
+    demo.console.print(
+        "blocks in contract order: " + ", ".join(f"{b['order']} {b['type']}" for b in blocks)
+    )
