@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from events.envelope import Envelope, Payload, utcnow
 from events.errors import InvalidEvent, UndecodableEvent, UnknownEventType, UpcastError
-from events.text import TEXT_ERROR_TYPE, storable, text_problem
+from events.text import CLEAN_JSON, TEXT_ERROR_TYPE, json_is_clean, storable, text_problem
 from events.topics import Context
 
 __all__ = ["CATALOG", "Catalog", "EventSpec", "Upcaster", "event"]
@@ -184,8 +184,9 @@ class Catalog:
         Parses and validates in one pass (pydantic-core); the decoder takes this
         path when the Kafka headers name the type and the current version.
         """
+        context = CLEAN_JSON if json_is_clean(value) else None
         try:
-            envelope = spec.envelope_model.model_validate_json(value)
+            envelope = spec.envelope_model.model_validate_json(value, context=context)
         except ValidationError as exc:
             if any(e["type"] == "json_invalid" for e in exc.errors()):
                 raise UndecodableEvent(f"not JSON: {exc.errors()[0]['msg']}") from None

@@ -22,14 +22,16 @@ from datetime import datetime
 from enum import Enum
 from typing import NamedTuple, Self
 
-from pydantic import BaseModel, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError, ValidationInfo, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
+    "CLEAN_JSON",
     "TEXT_ERROR_TYPE",
     "TextChecked",
     "TextProblem",
     "find_text_problems",
+    "json_is_clean",
     "storable",
     "text_problem",
 ]
@@ -126,6 +128,20 @@ def _clean(value: object) -> bool:
     return False
 
 
+# JSON whose text cannot hold NUL or a surrogate: neither as a raw NUL byte (orjson
+# refuses invalid UTF-8, so a raw surrogate cannot get through) nor as an escape.
+_UNSTORABLE_ESCAPE = re.compile(rb"\x00|\\u0000|\\u[dD][89abAB]|\\u[dD][c-fC-F]")
+CLEAN_JSON = {"text_checked": True}  # the validation context for such bytes
+
+
+def json_is_clean(value: bytes) -> bool:
+    """Whether JSON bytes cannot decode to unstorable text: one scan of the bytes saves
+    the check of every string of every model (the projectors' hot path)."""
+    if b"\\u" not in value and b"\x00" not in value:  # the common case, at memchr speed
+        return True
+    return _UNSTORABLE_ESCAPE.search(value) is None
+
+
 class TextChecked(BaseModel):
     """Base that refuses unstorable text in any field of any subclass.
 
@@ -134,7 +150,9 @@ class TextChecked(BaseModel):
     """
 
     @model_validator(mode="after")
-    def refuse_unstorable_text(self) -> Self:
+    def refuse_unstorable_text(self, info: ValidationInfo) -> Self:
+        if info.context is CLEAN_JSON:  # the bytes were scanned already
+            return self
         fields = self.__dict__
         for value in fields.values():
             kind = type(value)  # the common cases inline: this runs for every event read

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import BigInteger, Column, Integer, String, Table, select, text
@@ -18,6 +19,7 @@ from services.bus.consumer import Delivery
 __all__ = [
     "CHECKPOINTS",
     "Applied",
+    "BulkFold",
     "Checkpoint",
     "EventProjection",
     "Projection",
@@ -106,6 +108,16 @@ class Projection(Protocol):
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None: ...
 
 
+class BulkFold(Protocol):
+    """How a projection is rebuilt fast: rows for COPY into fresh tables, from the events
+    of a group of partitions in log order (``add``), and what remains at the end
+    (``finish``). A projection offers it with ``bulk()``."""
+
+    def add(self, events: Sequence[Envelope]) -> dict[Table, list[tuple[Any, ...]]]: ...
+
+    def finish(self) -> dict[Table, list[tuple[Any, ...]]]: ...
+
+
 class EventProjection(ABC):
     """The common header of a projection that folds decoded events.
 
@@ -122,7 +134,7 @@ class EventProjection(ABC):
     # fold partitions in parallel); every projection keyed by its aggregate is.
     partition_local: ClassVar[bool] = True
 
-    @property
+    @cached_property
     def consumed_types(self) -> frozenset[str]:
         return frozenset(c.event_type for c in self.consumes)
 

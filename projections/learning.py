@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from events import Envelope
 from events.learning import AnswerSubmitted, FailureDiagnosed
 from projections.base import Applied, EventProjection
 from projections.db import METADATA, conn_schema, driver
@@ -114,65 +115,103 @@ class LearningProjection(EventProjection):
         table); an event id already present, in the table or earlier in the
         batch, is a duplicate and changes nothing.
         """
-        attempts: list[tuple[Any, ...]] = []
-        diagnoses: list[tuple[Any, ...]] = []
-        seen: set[uuid.UUID] = set()
-        for item in batch:
-            ev = item.envelope
-            if ev.event_id in seen:
-                continue
-            seen.add(ev.event_id)
-            p = ev.payload
-            if isinstance(p, AnswerSubmitted):
-                attempts.append(
-                    (
-                        ev.event_id,
-                        p.learner_id,
-                        p.session_id,
-                        p.concept_id,
-                        p.question_id,
-                        p.question_kind.value,
-                        p.correct,
-                        p.response_time_ms,
-                        p.answer_given,
-                        ev.occurred_at,
-                    )
-                )
-            elif isinstance(p, FailureDiagnosed):
-                diagnoses.append(
-                    (
-                        ev.event_id,
-                        p.answer_event_id,
-                        p.learner_id,
-                        p.session_id,
-                        p.concept_id,
-                        p.question_id,
-                        p.fail_mode.value,
-                        p.confidence,
-                        p.rationale,
-                        p.evidence.model_dump_json(),
-                        ev.occurred_at,
-                    )
-                )
+        attempts, diagnoses = _rows(item.envelope for item in batch)
         pg = await driver(conn)
         schema = conn_schema(conn)
-        standing: dict[tuple[str, uuid.UUID], list[Any]] = {}
+        standing: Standing = {}
         if attempts:
             new = await _insert_new(pg, schema, ATTEMPTS, attempts)
-            for row in attempts:
-                if row[0] not in new:
-                    continue
-                s = standing.setdefault((row[1], row[3]), [0, 0, 0, None, None])
-                s[0] += 1
-                s[1 if row[6] else 2] += 1
-                s[3] = row[9] if s[3] is None else max(s[3], row[9])
+            _count_attempts(standing, (r for r in attempts if r[0] in new))
         if diagnoses:
             new = await _insert_new(pg, schema, DIAGNOSES, diagnoses)
-            for row in diagnoses:
-                if row[0] in new:
-                    standing.setdefault((row[2], row[4]), [0, 0, 0, None, None])[4] = row[6]
+            _note_diagnoses(standing, (r for r in diagnoses if r[0] in new))
         if standing:
             await _upsert_standing(pg, schema, standing)
+
+    def bulk(self) -> LearningBulk:
+        return LearningBulk()
+
+
+Standing = dict[tuple[str, uuid.UUID], list[Any]]  # attempts, correct, misses, last at, mode
+
+
+class LearningBulk:
+    """A rebuild's fold: attempts and diagnoses to COPY as the log goes by, the standings
+    (kept here, in log order) at the end. Partitions are folded apart, and a learner's
+    events are all on one partition, so duplicates and standings are this fold's alone."""
+
+    def __init__(self) -> None:
+        self.seen: set[uuid.UUID] = set()
+        self.standing: Standing = {}
+
+    def add(self, events: Iterable[Envelope]) -> dict[Table, list[tuple[Any, ...]]]:
+        attempts, diagnoses = _rows(e for e in events if e.event_id not in self.seen)
+        self.seen.update(r[0] for r in attempts)
+        self.seen.update(r[0] for r in diagnoses)
+        _count_attempts(self.standing, attempts)
+        _note_diagnoses(self.standing, diagnoses)
+        return {ATTEMPTS: attempts, DIAGNOSES: diagnoses}
+
+    def finish(self) -> dict[Table, list[tuple[Any, ...]]]:
+        rows = [(k[0], k[1], *v) for k, v in self.standing.items()]
+        return {LEARNER_CONCEPTS: rows}
+
+
+def _rows(events: Iterable[Envelope]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Attempt and diagnosis rows (the tables' leading columns), each event once."""
+    attempts: list[tuple[Any, ...]] = []
+    diagnoses: list[tuple[Any, ...]] = []
+    seen: set[uuid.UUID] = set()
+    for ev in events:
+        if ev.event_id in seen:
+            continue
+        seen.add(ev.event_id)
+        p = ev.payload
+        if isinstance(p, AnswerSubmitted):
+            attempts.append(
+                (
+                    ev.event_id,
+                    p.learner_id,
+                    p.session_id,
+                    p.concept_id,
+                    p.question_id,
+                    p.question_kind.value,
+                    p.correct,
+                    p.response_time_ms,
+                    p.answer_given,
+                    ev.occurred_at,
+                )
+            )
+        elif isinstance(p, FailureDiagnosed):
+            diagnoses.append(
+                (
+                    ev.event_id,
+                    p.answer_event_id,
+                    p.learner_id,
+                    p.session_id,
+                    p.concept_id,
+                    p.question_id,
+                    p.fail_mode.value,
+                    p.confidence,
+                    p.rationale,
+                    p.evidence.model_dump_json(),
+                    ev.occurred_at,
+                )
+            )
+    return attempts, diagnoses
+
+
+def _count_attempts(standing: Standing, attempts: Iterable[tuple[Any, ...]]) -> None:
+    for row in attempts:
+        s = standing.setdefault((row[1], row[3]), [0, 0, 0, None, None])
+        s[0] += 1
+        s[1 if row[6] else 2] += 1
+        s[3] = row[9] if s[3] is None else max(s[3], row[9])
+
+
+def _note_diagnoses(standing: Standing, diagnoses: Iterable[tuple[Any, ...]]) -> None:
+    for row in diagnoses:  # in log order: the last one is the standing's fail mode
+        standing.setdefault((row[2], row[4]), [0, 0, 0, None, None])[4] = row[6]
 
 
 async def _insert_new(

@@ -10,19 +10,34 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from projections.base import CHECKPOINTS, Projection, lock_projection
-from projections.db import create_schema, in_schema, schema_of
-from projections.runner import Decoded, decode_batch, setup_tables, write_batch
+from events import TopicNames
+from projections.base import (
+    CHECKPOINTS,
+    BulkFold,
+    Checkpoint,
+    Projection,
+    lock_projection,
+    save_checkpoints,
+)
+from projections.db import conn_schema, create_schema, driver, in_schema, schema_of
+from projections.log_check import fingerprint_of
+from projections.runner import (
+    Decoded,
+    dead_letters_in,
+    decode_batch,
+    setup_tables,
+    write_batch,
+)
 from services.bus.admin import cluster_id
 from services.bus.consumer import Delivery, consumer_config
 from services.bus.gaps import GapGuard
@@ -184,6 +199,20 @@ async def _fold_partitions(
             await queue.put(None)
 
         async def write() -> None:
+            make_bulk = getattr(projection, "bulk", None)
+            if make_bulk is not None:
+                await _write_bulk(
+                    target,
+                    projection,
+                    make_bulk(),
+                    queue,
+                    topics=settings.topics(),
+                    send_dead=send_dead,
+                    log_id=log_id,
+                    counts=counts,
+                    report=report,
+                )
+                return
             seen: dict[TopicPartition, int] = {}
             while (decoded := await queue.get()) is not None:
                 # Each rebuild worker owns its partitions' rows: no lock needed.
@@ -207,6 +236,65 @@ async def _fold_partitions(
     finally:
         await reader.stop()
     return counts
+
+
+async def _write_bulk(
+    target: AsyncEngine,
+    projection: Projection,
+    fold: BulkFold,
+    queue: asyncio.Queue[Decoded | None],
+    *,
+    topics: TopicNames,
+    send_dead: Callable[[list[DeadLetter]], Awaitable[None]],
+    log_id: str | None,
+    counts: dict[str, int],
+    report: Callable[[int], None],
+) -> None:
+    """The bulk path of a rebuild: the projection turns the log into rows, which go into
+    the fresh tables by COPY, in one transaction with the checkpoints.
+
+    A projection offers it (``bulk()``) when its rows can be computed from the
+    events of one group of partitions alone, as every partition-local one can.
+    """
+    last: dict[TopicPartition, Delivery] = {}
+    async with target.begin() as conn:
+        await conn.execute(text("SET LOCAL synchronous_commit = off"))
+        pg = await driver(conn)
+        schema = conn_schema(conn)
+
+        async def copy(rows_by_table: dict[Table, list[tuple[Any, ...]]]) -> int:
+            copied = 0
+            for table, rows in rows_by_table.items():
+                if rows:
+                    columns = [c.name for c in list(table.columns)[: len(rows[0])]]
+                    await pg.copy_records_to_table(
+                        table.name, records=rows, columns=columns, schema_name=schema
+                    )
+                    copied += len(rows)
+            return copied
+
+        while (decoded := await queue.get()) is not None:
+            dead = dead_letters_in(decoded, projection, topics)
+            if dead:
+                await send_dead(dead)
+            events = [e.event for es in decoded.values() for e in es if e.event is not None]
+            applied = await copy(fold.add(events))
+            for tp, entries in decoded.items():
+                last[tp] = entries[-1].delivery
+            n = sum(len(v) for v in decoded.values())
+            counts["events"] += n
+            counts["applied"] += len(events) if applied or events else 0
+            counts["dead"] += len(dead)
+            report(n)
+        await copy(fold.finish())
+        await save_checkpoints(
+            conn,
+            projection.name,
+            {
+                (tp.topic, tp.partition): Checkpoint(d.offset + 1, log_id, fingerprint_of(d))
+                for tp, d in last.items()
+            },
+        )
 
 
 async def _with_children(

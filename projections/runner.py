@@ -48,6 +48,7 @@ __all__ = [
     "FoldResult",
     "Projector",
     "agent_name",
+    "dead_letters_in",
     "decode_batch",
     "fold_batch",
     "setup_tables",
@@ -137,6 +138,28 @@ def decode_batch(projection: Projection, batch: Batch) -> Decoded:
                 continue
             entries.append(Entry(d, event if projection.wants(event.event_type) else None))
     return decoded
+
+
+def dead_letters_in(
+    decoded: Decoded, projection: Projection, topics: TopicNames
+) -> list[DeadLetter]:
+    """The dead letters of a decoded batch: what did not decode, with why."""
+    agent = agent_name(projection)
+    out = []
+    for entries in decoded.values():
+        for e in entries:
+            if e.dead_kind is not None:
+                DEAD_LETTERS.labels(agent, e.dead_kind).inc()
+                out.append(
+                    dead_letter_for(
+                        e.delivery,
+                        topics=topics,
+                        agent=agent,
+                        kind=e.dead_kind,
+                        reason=e.dead_reason,
+                    )
+                )
+    return out
 
 
 async def write_batch(

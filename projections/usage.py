@@ -78,7 +78,7 @@ class UsageProjection(EventProjection):
     consumes = ()  # every type that carries usage: see consumed_types
 
     @cached_property
-    def consumed_types(self) -> frozenset[str]:  # type: ignore[override]
+    def consumed_types(self) -> frozenset[str]:
         return frozenset(s.event_type for s in CATALOG if carries_usage(s.payload))
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
