@@ -47,11 +47,12 @@ PROJECTOR = AgentSpec(
 # What belongs to no family: the projector and the operational read models.
 CORE = FamilySpec(
     name="platform",
-    summary="the projector, dead letters and model usage",
+    summary="the projector, dead letters, model usage and workflows",
     agents=(PROJECTOR,),
     read_models=(
         "projections.dead_letters:DeadLettersProjection",
         "projections.usage:UsageProjection",
+        "projections.workflows:WorkflowsProjection",
     ),
 )
 

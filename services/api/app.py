@@ -24,6 +24,7 @@ from projections.base import checkpoint_positions
 from projections.db import make_engine
 from projections.usage import UsageStatsView, usage_stats
 from services.api.auth import BearerAuth, bearer_scheme
+from services.api.console.mount import console_gate, install_console
 from services.api.dead_letters import router as dead_letters_router
 from services.api.deps import (
     Conn,
@@ -160,7 +161,8 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
         redoc_url=None,
     )
     app.state.nls = state
-    app.add_middleware(BearerAuth, token=token)
+    gate = console_gate(token) if token else None  # no token: BearerAuth refuses to start
+    app.add_middleware(BearerAuth, token=token, console=gate)
     install_error_handlers(app)  # outermost: also catches what the middleware raises
     secured = APIRouter(dependencies=[Depends(bearer_scheme)], responses=ERROR_RESPONSES)
 
@@ -275,4 +277,6 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
         secured.include_router(router)
     app.include_router(secured)
     app.include_router(docs_router)
+    if gate is not None:
+        install_console(app, platform, gate)  # /console: people sign in there (no bearer)
     return app

@@ -69,6 +69,7 @@ def _print_stack(info: Any) -> None:
     table.add_row("postgres", f"{info.database_url}  [{info.postgres_origin}]")
     table.add_row("API", f"{info.api_url}  (Authorization: Bearer {info.api_token})")
     table.add_row("API docs", f"{info.api_url}/docs  (the page asks for the token)")
+    table.add_row("console", f"{info.api_url}/console  (sign in with the API token)")
     table.add_row("agents", ", ".join(info.agents))
     table.add_row("env", "written to .nls/stack.env for other nls commands")
     console.print(table)
