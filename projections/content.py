@@ -10,7 +10,7 @@ its row.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events import Envelope
@@ -45,6 +46,7 @@ __all__ = [
     "JitStats",
     "atom_count",
     "atoms_of",
+    "concept_names",
     "jit_stats",
 ]
 
@@ -211,3 +213,16 @@ async def jit_stats(conn: AsyncConnection) -> JitStats:
     return JitStats(
         total_atoms=total, jit_generated=sum(by_trigger.values()), by_trigger=by_trigger
     )
+
+
+async def concept_names(conn: AsyncConnection, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Names of the concepts the content read model knows (missing ones are left out)."""
+    wanted = sorted(set(ids), key=str)
+    if not wanted:
+        return {}
+    c = CONCEPTS.c
+    try:
+        rows = await conn.execute(select(c.concept_id, c.name).where(c.concept_id.in_(wanted)))
+    except ProgrammingError:
+        return {}  # the content read model is not built: ids it is
+    return {r.concept_id: r.name for r in rows}

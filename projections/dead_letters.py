@@ -10,6 +10,7 @@ rebuild), and a rebuild restores every mark from the log.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
@@ -39,8 +40,10 @@ from services.runtime.dlq_replay import read_marker
 __all__ = [
     "DEAD_LETTERS",
     "DEAD_LETTER_REPLAYS",
+    "DeadLetterDetail",
     "DeadLetterView",
     "DeadLettersProjection",
+    "dead_letter_at",
     "dead_letters",
 ]
 
@@ -214,3 +217,50 @@ async def dead_letters(
         data["original"] = bytes(data["original"]).decode("utf-8", errors="replace")
         rows.append(DeadLetterView.model_validate(data))
     return rows
+
+
+@dataclass(frozen=True)
+class DeadLetterDetail:
+    dlq_topic: str
+    dlq_partition: int
+    dlq_offset: int
+    agent: str
+    kind: str
+    reason: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    event_type: str | None
+    failed_at: datetime
+    key: bytes | None
+    original: bytes
+    replayed_at: datetime | None
+
+
+async def dead_letter_at(
+    conn: AsyncConnection, topic: str, partition: int, offset: int
+) -> DeadLetterDetail | None:
+    """One dead letter by its place in its dead-letter topic, with the original bytes."""
+    c, r = DEAD_LETTERS.c, DEAD_LETTER_REPLAYS.c
+    row = (
+        await conn.execute(
+            select(DEAD_LETTERS).where(
+                c.dlq_topic == topic, c.dlq_partition == partition, c.dlq_offset == offset
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    replayed = (
+        await conn.execute(
+            select(func.min(r.replayed_at)).where(
+                r.source_topic == row.source_topic,
+                r.source_partition == row.source_partition,
+                r.source_offset == row.source_offset,
+            )
+        )
+    ).scalar_one_or_none()
+    data = dict(row._mapping)
+    data["original"] = bytes(data["original"])
+    data["key"] = bytes(data["key"]) if data["key"] is not None else None
+    return DeadLetterDetail(**data, replayed_at=replayed)

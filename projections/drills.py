@@ -41,7 +41,14 @@ from events.drills import (
 from projections.base import Applied, EventProjection
 from projections.db import METADATA
 
-__all__ = ["DRILLS", "DRILL_SERIES", "DrillsProjection", "SeriesView", "series_of"]
+__all__ = [
+    "DRILLS",
+    "DRILL_SERIES",
+    "DrillsProjection",
+    "SeriesView",
+    "recent_series",
+    "series_of",
+]
 
 DRILL_SERIES = Table(
     "drill_series",
@@ -199,6 +206,15 @@ class SeriesView(BaseModel):
     finished_at: datetime | None
     drills: list[dict[str, Any]] = []
 
+    @property
+    def progress(self) -> str:
+        """The seed's progress line: "Generated 15/25 drills (Batch 3/5)", batches reported."""
+        done = f"Generated {self.drills_generated}/{self.target_drills} drills"
+        if self.total_batches is None:
+            return f"{done} (batches not planned yet)"
+        reported = self.completed_batches + len(self.failed_batches)
+        return f"{done} (Batch {reported}/{self.total_batches})"
+
 
 async def series_of(conn: AsyncConnection, artifact_id: uuid.UUID) -> SeriesView | None:
     """A series with its drills ordered by index (None when unknown)."""
@@ -212,3 +228,20 @@ async def series_of(conn: AsyncConnection, artifact_id: uuid.UUID) -> SeriesView
     view = SeriesView.model_validate(row._mapping)
     view.drills = [{k: v for k, v in r._mapping.items() if k != "artifact_id"} for r in drills]
     return view
+
+
+async def recent_series(conn: AsyncConnection, limit: int = 20) -> list[dict[str, Any]]:
+    s = DRILL_SERIES.c
+    rows = await conn.execute(
+        select(
+            s.artifact_id,
+            s.project_id,
+            s.status,
+            s.target_drills,
+            s.drills_generated,
+            s.requested_at,
+        )
+        .order_by(s.requested_at.desc(), s.artifact_id)
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]

@@ -42,6 +42,7 @@ __all__ = [
     "attempts_of",
     "diagnoses_of",
     "fail_mode_counts",
+    "recent_learners",
     "standing_of",
 ]
 
@@ -331,3 +332,18 @@ async def fail_mode_counts(conn: AsyncConnection) -> dict[str, int]:
     c = DIAGNOSES.c
     rows = await conn.execute(select(c.fail_mode, func.count()).group_by(c.fail_mode))
     return {mode: int(n) for mode, n in rows}
+
+
+async def recent_learners(conn: AsyncConnection, limit: int = 30) -> list[dict[str, Any]]:
+    a = ATTEMPTS.c
+    rows = await conn.execute(
+        select(
+            a.learner_id,
+            func.count().label("answers"),
+            func.max(a.answered_at).label("last_answered_at"),
+        )
+        .group_by(a.learner_id)
+        .order_by(func.max(a.answered_at).desc(), a.learner_id)
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]

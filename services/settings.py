@@ -12,19 +12,50 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import orjson
-from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.topics import TopicNames
 from services.errors import ConfigurationError
 from services.generation.settings import GenerationSettings
 
-__all__ = ["STACK_ENV", "Settings", "env_of", "get_settings"]
+__all__ = [
+    "CHECKOUT_PACKS",
+    "SASL_PROTOCOLS",
+    "SSL_PROTOCOLS",
+    "STACK_ENV",
+    "Settings",
+    "default_packs_dir",
+    "env_of",
+    "get_settings",
+]
 
 S = TypeVar("S", bound=BaseSettings)
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+SSL_PROTOCOLS = frozenset({"SSL", "SASL_SSL"})
+SASL_PROTOCOLS = frozenset({"SASL_PLAINTEXT", "SASL_SSL"})
+_ROLE = r"^[a-z_][a-z0-9_]{0,62}$"
+
+# Where the content packs are in a checkout; an installed package has none beside it,
+# so the image sets NLS_PACKS_DIR to the packs it ships.
+CHECKOUT_PACKS = Path(__file__).resolve().parents[1] / "packs"
+
+
+class _PacksLocation(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NLS_", extra="ignore")
+
+    packs_dir: Path | None = None
+
+
+def default_packs_dir() -> Path:
+    """``NLS_PACKS_DIR``, else the checkout's ``packs/``: the default of every family's
+    pack setting (each family's own variable still overrides it)."""
+    return _PacksLocation().packs_dir or CHECKOUT_PACKS
 
 
 def _env_value(value: Any) -> str | None:
@@ -74,12 +105,31 @@ class Settings(BaseSettings):
         default="kafka", description="tansu: the embedded broker, with its quirks worked around"
     )
     topic_prefix: str = "nls"
-    topic_partitions: int = Field(default=4, ge=1, le=1024)
-    topic_replication: int = Field(default=1, ge=1)
+    topic_partitions: int = Field(
+        default=4, ge=1, le=1024, description="partitions of each topic created (not changed later)"
+    )
+    topic_replication: int = Field(
+        default=1, ge=1, description="replication factor of each topic created (3 on a cluster)"
+    )
     idempotent_producer: bool = Field(
         default=False, description="on for Redpanda/Kafka; the embedded Tansu broker rejects it"
     )
     producer_linger_ms: int = Field(default=2, ge=0)
+
+    # broker security (every client: producer, consumers, admin, faust) ----
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        default="SCRAM-SHA-256", description="with SASL_PLAINTEXT or SASL_SSL"
+    )
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="CA bundle (PEM) to verify the brokers; unset: the system's"
+    )
+    kafka_ssl_certfile: Path | None = Field(default=None, description="client certificate (mTLS)")
+    kafka_ssl_keyfile: Path | None = Field(default=None, description="its private key")
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
 
     # database -------------------------------------------------------------
     database_url: str | None = Field(
@@ -89,6 +139,22 @@ class Settings(BaseSettings):
     )
     db_schema: str = Field(default="nls", pattern=r"^[a-z_][a-z0-9_]*$")
     db_pool_size: int = Field(default=5, ge=1)
+    # Roles `nls init` creates (projections.roles): the API and the console read as
+    # the reader; the projector owns the read-model schema; agents that call models
+    # get no role of their own.
+    db_reader_role: str = Field(default="nls_reader", pattern=_ROLE)
+    db_reader_password: SecretStr | None = Field(
+        default=None, description="unset: the role has no password (peer/cert auth only)"
+    )
+    db_projector_role: str = Field(default="nls_projector", pattern=_ROLE)
+    db_projector_password: SecretStr | None = None
+
+    # schema registry (Confluent REST; Redpanda's at :8081) --------------------
+    schema_registry_url: str | None = Field(
+        default=None, description="where `nls events register` and `nls init` put the schemas"
+    )
+    schema_registry_username: str | None = None
+    schema_registry_password: SecretStr | None = None
 
     # agents ---------------------------------------------------------------
     batch_max_records: int = Field(default=2000, ge=1)
@@ -98,11 +164,11 @@ class Settings(BaseSettings):
     retry_max_attempts: int = Field(default=5, ge=1)
     retry_base_delay_s: float = Field(default=0.1, ge=0)
     retry_max_delay_s: float = Field(default=5.0, ge=0)
-    # Tansu answers a JoinGroup after about half the rebalance timeout, and a
-    # killed member is noticed after the session timeout: keep both short.
-    consumer_session_timeout_ms: int = Field(default=6000, ge=1000)
-    consumer_rebalance_timeout_ms: int = Field(default=2000, ge=500)
-    consumer_heartbeat_ms: int = Field(default=500, ge=100)
+    # Unset: the client's defaults on a real cluster, the embedded broker's tuning on
+    # Tansu (services.bus.consumer.consumer_timeouts).
+    consumer_session_timeout_ms: int | None = Field(default=None, ge=1000)
+    consumer_rebalance_timeout_ms: int | None = Field(default=None, ge=500)
+    consumer_heartbeat_ms: int | None = Field(default=None, ge=100)
     saga_tick_s: float = Field(
         default=1.0, gt=0, description="how often saga deadlines are checked"
     )
@@ -114,6 +180,10 @@ class Settings(BaseSettings):
 
     # embedded stack -------------------------------------------------------
     state_dir: str = Field(default=".nls", description="where the dev stack keeps its files")
+    faust_data_dir: Path | None = Field(
+        default=None,
+        description="faust workers' data directory (one folder per app); unset: <state_dir>/faust",
+    )
 
     # logs and metrics -----------------------------------------------------------
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -122,6 +192,13 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "NLS_METRICS_DIR"),
         description="shared by every worker's metrics (prometheus multiprocess mode)",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="a worker serves /metrics (and its heartbeat) on this port: the compose "
+        "deployment's Prometheus scrapes every worker there",
     )
 
     # the generation gateway, and the families' sections ---------------------
@@ -154,6 +231,35 @@ class Settings(BaseSettings):
         env = env_of(self)  # sections travel as NLS_SECTIONS, JSON
         env.update(env_of(self.generation, only_set=True))
         return env
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> Self:
+        protocol = self.kafka_security_protocol
+        if protocol in SASL_PROTOCOLS and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"NLS_KAFKA_SECURITY_PROTOCOL={protocol} needs NLS_KAFKA_SASL_USERNAME "
+                "and NLS_KAFKA_SASL_PASSWORD"
+            )
+        tls_files = [self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile]
+        if protocol not in SSL_PROTOCOLS and any(tls_files):
+            raise ValueError(
+                f"TLS files are set but NLS_KAFKA_SECURITY_PROTOCOL={protocol} does not use "
+                "TLS: choose SSL or SASL_SSL"
+            )
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError(
+                "a client certificate needs its key: set both NLS_KAFKA_SSL_CERTFILE and "
+                "NLS_KAFKA_SSL_KEYFILE, or neither"
+            )
+        if self.db_reader_role == self.db_projector_role:
+            raise ValueError("NLS_DB_READER_ROLE and NLS_DB_PROJECTOR_ROLE must differ")
+        return self
+
+    def faust_data_path(self) -> Path:
+        """Where faust apps keep their data (each in its own folder under it)."""
+        return self.faust_data_dir or Path(self.state_dir) / "faust"
 
     def topics(self) -> TopicNames:
         return TopicNames(self.topic_prefix)

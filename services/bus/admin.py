@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
+from services.bus.security import client_security
 from services.settings import Settings
 
-__all__ = ["cluster_id", "ensure_topics", "wait_for_broker"]
+__all__ = ["admin_config", "cluster_id", "ensure_topics", "wait_for_broker"]
 
 log = structlog.get_logger(__name__)
 
@@ -19,11 +21,22 @@ log = structlog.get_logger(__name__)
 _FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 
 
-async def wait_for_broker(bootstrap: str, timeout_s: float = 30.0) -> None:
-    """Return once the broker answers metadata requests."""
+def admin_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """The admin client's settings (with the cluster's security)."""
+    return {"bootstrap_servers": settings.bootstrap(), **client_security(settings), **overrides}
+
+
+async def wait_for_broker(
+    bootstrap: str, timeout_s: float = 30.0, *, settings: Settings | None = None
+) -> None:
+    """Return once the broker answers metadata requests (through ``settings``' security
+    when given; plaintext otherwise)."""
     deadline = asyncio.get_running_loop().time() + timeout_s
+    security = client_security(settings) if settings is not None else {}
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=3000, **security
+        )
         try:
             await admin.start()
             await admin.list_topics()
@@ -43,7 +56,7 @@ async def ensure_topics(settings: Settings, extra: list[str] | None = None) -> l
     """
     names = settings.topics()
     wanted = names.all_domain() + names.all_dlq() + list(extra or [])
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap())
+    admin = AIOKafkaAdminClient(**admin_config(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -73,7 +86,7 @@ async def cluster_id(settings: Settings) -> str | None:
     A restarted embedded broker gets a new one (tools/devstack/broker.py), as
     does a replaced cluster; None when the broker does not say.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap())
+    admin = AIOKafkaAdminClient(**admin_config(settings))
     await admin.start()
     try:
         described = await admin.describe_cluster()

@@ -6,9 +6,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from events import Envelope
+from services.bus.security import client_security
 from services.settings import Settings
 
-__all__ = ["Delivery", "consumer_config"]
+__all__ = ["TANSU_TIMEOUTS_MS", "Delivery", "consumer_config", "consumer_timeouts"]
+
+# Tansu answers a JoinGroup after about half the rebalance timeout, and a killed
+# member is noticed after the session timeout: on the embedded broker both are short.
+# A real cluster keeps the client's defaults (Kafka's), unless they are set.
+TANSU_TIMEOUTS_MS = {
+    "session_timeout_ms": 6000,
+    "rebalance_timeout_ms": 2000,
+    "heartbeat_interval_ms": 500,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +51,19 @@ class Delivery:
         return self.envelope
 
 
+def consumer_timeouts(settings: Settings) -> dict[str, int]:
+    """The group timeouts to set: the embedded broker's tuning on Tansu, then whatever
+    was set explicitly; on a real cluster nothing unless set (the client's defaults)."""
+    timeouts = dict(TANSU_TIMEOUTS_MS) if settings.broker_flavour == "tansu" else {}
+    explicit = {
+        "session_timeout_ms": settings.consumer_session_timeout_ms,
+        "rebalance_timeout_ms": settings.consumer_rebalance_timeout_ms,
+        "heartbeat_interval_ms": settings.consumer_heartbeat_ms,
+    }
+    timeouts.update({k: v for k, v in explicit.items() if v is not None})
+    return timeouts
+
+
 def consumer_config(settings: Settings, group_id: str | None, **overrides: Any) -> dict[str, Any]:
     """Consumer settings shared by every batched consumer: manual commits, earliest start."""
     config: dict[str, Any] = {
@@ -52,11 +75,10 @@ def consumer_config(settings: Settings, group_id: str | None, **overrides: Any) 
         "fetch_max_wait_ms": settings.fetch_max_wait_ms,
         "max_partition_fetch_bytes": 4 * 1024 * 1024,
         "fetch_max_bytes": 32 * 1024 * 1024,
-        "session_timeout_ms": settings.consumer_session_timeout_ms,
-        "rebalance_timeout_ms": settings.consumer_rebalance_timeout_ms,
-        "heartbeat_interval_ms": settings.consumer_heartbeat_ms,
         "max_poll_interval_ms": 300_000,
         "isolation_level": "read_uncommitted",
+        **consumer_timeouts(settings),
+        **client_security(settings),
     }
     config.update(overrides)
     return config

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
 from events import Context, EncodedEvent, Envelope, TopicNames, encode
+from services.bus.security import client_security
 from services.settings import Settings
 
-__all__ = ["EventPublisher", "Publisher"]
+__all__ = ["EventPublisher", "Publisher", "producer_config"]
+
+
+def producer_config(settings: Settings, client_id: str = "nls") -> dict[str, Any]:
+    """The producer's settings: every write acknowledged by all in-sync replicas."""
+    return {
+        "bootstrap_servers": settings.bootstrap(),
+        "client_id": client_id,
+        "acks": "all",
+        "linger_ms": settings.producer_linger_ms,
+        "enable_idempotence": settings.idempotent_producer,
+        "max_batch_size": 1024 * 1024,
+        "max_request_size": 4 * 1024 * 1024,
+        **client_security(settings),
+    }
 
 
 class Publisher(Protocol):
@@ -37,15 +52,7 @@ class EventPublisher:
     def __init__(self, settings: Settings, *, client_id: str = "nls") -> None:
         self._settings = settings
         self._topics: TopicNames = settings.topics()
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap(),
-            client_id=client_id,
-            acks="all",
-            linger_ms=settings.producer_linger_ms,
-            enable_idempotence=settings.idempotent_producer,
-            max_batch_size=1024 * 1024,
-            max_request_size=4 * 1024 * 1024,
-        )
+        self._producer = AIOKafkaProducer(**producer_config(settings, client_id))
         self._partitioner = DefaultPartitioner()
         self._partitions: dict[str, list[int]] = {}
 

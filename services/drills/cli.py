@@ -19,7 +19,7 @@ from services.settings import get_settings
 if TYPE_CHECKING:
     from projections.drills import SeriesView
 
-__all__ = ["drills_app", "positions_app", "progress_text", "status_lines"]
+__all__ = ["drills_app", "positions_app", "status_lines"]
 
 positions_app = typer.Typer(help="The backgammon position library.", no_args_is_help=True)
 ENGINES = ("gnubg",)
@@ -174,7 +174,7 @@ def drills_request(
                         view = await series_of(conn, request.artifact_id)
                     if view is not None:
                         progress.update(
-                            task, completed=view.drills_generated, description=progress_text(view)
+                            task, completed=view.drills_generated, description=view.progress
                         )
                         if view.status in ("COMPLETED", "FAILED"):
                             return view
@@ -224,19 +224,10 @@ def drills_status(
         console.print(table)
 
 
-def progress_text(view: SeriesView) -> str:
-    """The seed's progress line: "Generated 15/25 drills (Batch 3/5)", batches reported."""
-    done = f"Generated {view.drills_generated}/{view.target_drills} drills"
-    if view.total_batches is None:
-        return f"{done} (batches not planned yet)"
-    reported = view.completed_batches + len(view.failed_batches)
-    return f"{done} (Batch {reported}/{view.total_batches})"
-
-
 def status_lines(view: SeriesView) -> list[str]:
     lines = [
         f"drill series {view.artifact_id} (project {view.project_id}): {view.status}",
-        progress_text(view),
+        view.progress,
     ]
     if view.total_batches is not None:
         failed = ", ".join(map(str, view.failed_batches)) or "none"

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.settings import default_packs_dir
+
 __all__ = ["DrillSettings"]
 
 
@@ -24,6 +26,6 @@ class DrillSettings(BaseSettings):
     drill_strategy: Literal["rules", "llm", "auto"] = "auto"
     drill_batch_concurrency: int = Field(default=5, ge=1, le=64, description="batches at once")
     drill_principles_pack: Path | None = Field(
-        default=None,
-        description="the principles pack (YAML); default: the checkout's packs/backgammon",
+        default_factory=lambda: default_packs_dir() / "backgammon" / "principles.yaml",
+        description="the principles pack (YAML); default: backgammon/ under NLS_PACKS_DIR",
     )

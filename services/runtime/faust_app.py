@@ -20,8 +20,9 @@ from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.transport.drivers.aiokafka import Transport as AIOKafkaTransport
 
 from events import utcnow
-from services.bus.consumer import Delivery
+from services.bus.consumer import Delivery, consumer_timeouts
 from services.bus.producer import EventPublisher
+from services.bus.security import faust_credentials
 from services.runtime.family import Deps
 from services.runtime.handler import EventHandler, Guard, RetryPolicy
 from services.runtime.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
@@ -35,7 +36,14 @@ from services.runtime.saga import (
 )
 from services.settings import Settings
 
-__all__ = ["AgentApp", "FaustTableStore", "LazyPublisher", "build_app", "run_worker"]
+__all__ = [
+    "AgentApp",
+    "FaustTableStore",
+    "LazyPublisher",
+    "broker_options",
+    "build_app",
+    "run_worker",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -122,6 +130,11 @@ class AgentApp(faust.App):  # type: ignore[misc]
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
 
+    def _create_directories(self) -> None:
+        # faust makes only the last folder; the data dir's parents may be new too.
+        self.conf.datadir.mkdir(parents=True, exist_ok=True)
+        super()._create_directories()
+
     async def on_stop(self) -> None:
         await self.publisher.stop()
         if self.deps is not None:
@@ -133,6 +146,26 @@ def _headers(message: Any) -> tuple[tuple[str, bytes], ...]:
     raw = message.headers or ()
     items = raw.items() if isinstance(raw, dict) else raw
     return tuple((k, v) for k, v in items)
+
+
+# faust's names for the consumer group timeouts (seconds), by aiokafka's (ms).
+_FAUST_TIMEOUTS = {
+    "session_timeout_ms": "broker_session_timeout",
+    "rebalance_timeout_ms": "broker_rebalance_timeout",
+    "heartbeat_interval_ms": "broker_heartbeat_interval",
+}
+
+
+def broker_options(settings: Settings) -> dict[str, Any]:
+    """How a faust app reaches the brokers: every bootstrap server, the cluster's
+    credentials (TLS, SASL), and the group timeouts the batched consumers use."""
+    options: dict[str, Any] = {
+        "broker": [f"kafka://{s.strip()}" for s in settings.bootstrap().split(",") if s.strip()],
+        "broker_credentials": faust_credentials(settings),
+    }
+    for key, value in consumer_timeouts(settings).items():
+        options[_FAUST_TIMEOUTS[key]] = value / 1000
+    return options
 
 
 def build_app(
@@ -148,7 +181,8 @@ def build_app(
     topics = settings.topics()
     app = AgentApp(
         f"{settings.topic_prefix}.{group}",
-        broker=f"kafka://{settings.bootstrap()}",
+        # The image's /app is read-only to its user: faust keeps its folder where it may write.
+        datadir=str(settings.faust_data_path() / "{conf.name}"),
         value_serializer="raw",
         key_serializer="raw",
         store="memory://",
@@ -158,15 +192,13 @@ def build_app(
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        broker_session_timeout=settings.consumer_session_timeout_ms / 1000,
-        broker_rebalance_timeout=settings.consumer_rebalance_timeout_ms / 1000,
-        broker_heartbeat_interval=settings.consumer_heartbeat_ms / 1000,
         # Tansu reports a partition's high watermark as the last record batch's
         # base offset + 1, so faust's table recovery would stop short of the
         # changelog's end. One record per batch keeps the two equal.
         producer_max_batch_size=1 if settings.broker_flavour == "tansu" else 16384,
         broker_commit_every=100,
         broker_commit_interval=1.0,
+        **broker_options(settings),
     )
     app.conf.nls_fetch_max_wait_ms = settings.fetch_max_wait_ms
     app.publisher = LazyPublisher(settings, client_id=group)

@@ -11,12 +11,16 @@ import pytest
 from typer.testing import CliRunner
 
 from projections.drills import SeriesView
-from services.drills.cli import progress_text, status_lines
+from services.drills.cli import status_lines
 from tools.cli.main import app
 
 pytestmark = pytest.mark.unit
 
 ID = uuid.UUID("5e0c7d1a-2b3c-4d5e-8f90-a1b2c3d4e5f6")
+
+
+def progress_of(view: SeriesView) -> str:
+    return view.progress
 
 
 def view(**kw: Any) -> SeriesView:
@@ -53,16 +57,14 @@ def test_the_progress_line_counts_drills_and_reported_batches(
     done: int, failed: list[int], text: str
 ) -> None:
     assert (
-        progress_text(
-            view(completed_batches=done, drills_generated=5 * done, failed_batches=failed)
-        )
+        progress_of(view(completed_batches=done, drills_generated=5 * done, failed_batches=failed))
         == text
     )
 
 
 def test_a_series_whose_batches_are_not_planned_yet() -> None:
     pending = view(status="PENDING", total_batches=None, context_tokens=None)
-    assert progress_text(pending) == "Generated 0/25 drills (batches not planned yet)"
+    assert progress_of(pending) == "Generated 0/25 drills (batches not planned yet)"
     assert status_lines(pending) == [
         f"drill series {ID} (project p1): PENDING",
         "Generated 0/25 drills (batches not planned yet)",

@@ -78,12 +78,22 @@ def agent_run(
     except UnknownName as exc:
         raise fail(str(exc), 2) from None
     configure_logging(p.settings.log_level, json=p.settings.log_json)
+    from services.runtime.probe import WorkerProbe, beating
+
+    probe = WorkerProbe.start_for(name, p.settings)  # NLS_METRICS_PORT: /metrics + heartbeat
     if spec.runner == "faust":
         from services.runtime.faust_app import run_worker
 
-        run_worker(p.faust_app(name))
+        app = p.faust_app(name)
+        if probe is not None:
+            probe.beat_in(app)
+        run_worker(app)
         return
-    run(run_until_signalled(lambda stop: p.run(name, stop, projections=projection or ())))
+    run(
+        run_until_signalled(
+            lambda stop: beating(probe, p.run(name, stop, projections=projection or ()))
+        )
+    )
 
 
 def api() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from services.runtime.family import load
-from tools.cli import agents, dev, ops
+from tools.cli import agents, dev, init, ops
 from tools.cli.dlq import dlq_app
 
 __all__ = ["app"]
@@ -17,6 +17,7 @@ app = typer.Typer(
 ops.register(app)
 agents.register(app)
 dev.register(app)
+init.register(app)
 app.add_typer(dlq_app, name="dlq")
 
 

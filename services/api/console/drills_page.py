@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from events import Envelope
 from events.drills import DrillSeriesRequested, GamePhase
-from projections.drills import SeriesView, series_of
+from projections.drills import SeriesView, recent_series, series_of
 from services.api.console.board import PositionIdError, decode_position_id
 from services.api.console.board_svg import render_board_svg
 from services.api.console.core import (
@@ -24,7 +24,6 @@ from services.api.console.core import (
     read,
     render,
 )
-from services.api.console.queries import recent_series
 from services.api.console.render import SECURITY_HEADERS
 from services.api.deps import State
 
@@ -90,9 +89,7 @@ def drill_cards(view: SeriesView) -> list[DrillCard]:
 
 
 def _progress(view: SeriesView) -> str:
-    from services.drills.cli import progress_text  # the seed's line, as the CLI prints it
-
-    return progress_text(view)
+    return view.progress  # the seed's line, as the CLI prints it
 
 
 async def _page(

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from projections.learning import attempts_of, diagnoses_of, standing_of
+from projections.content import concept_names
+from projections.learning import attempts_of, diagnoses_of, recent_learners, standing_of
 from projections.remediation import plans_of
 from services.api.console.core import ConsoleProblem, read, render
-from services.api.console.queries import concept_names, recent_learners
 from services.api.deps import ID_MAX
 
 __all__ = ["router"]

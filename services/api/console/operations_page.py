@@ -13,12 +13,12 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from events import Context, TopicNames
-from projections.dead_letters import dead_letters
+from projections.dead_letters import DeadLetterDetail, dead_letter_at, dead_letters
 from projections.usage import UsageStatsView, usage_stats
 from projections.workflows import StepView, recent_workflows, workflow_steps
 from services.api.console.core import ConsoleContext, ConsoleProblem, console_of, posted, read
 from services.api.console.core import render as render_page
-from services.api.console.queries import DeadLetterDetail, dead_letter_at, projector_lag
+from services.api.console.queries import projector_lag
 from services.api.console.render import SECURITY_HEADERS
 from services.api.deps import State
 from services.runtime.dead_letters import DeadLetterInfo
