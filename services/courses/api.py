@@ -4,7 +4,8 @@
   ``?wait=S`` it waits up to S seconds for the course to finish and answers as the
   seed does: 200 with the course, 422 with ``needs_attention`` (``error``,
   ``code``, ``details``), 502 when every candidate failed; still running at S,
-  202 again.
+  202 again. A waited answer names the course in its ``Location`` header, since the
+  seed's 422 body does not carry the id.
 - ``GET /v1/courses/{id}``: status, the selected course and the job summary.
 - ``GET /v1/courses/{id}/candidates``: every candidate attempt with its diversity,
   score, breakdown, issues, similarity and status.
@@ -20,6 +21,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import ProgrammingError
 
 from events import Envelope
 from events.courses import CourseRequested, ItemMode
@@ -33,6 +35,12 @@ MAX_WAIT_S = 120.0
 POLL_S = 0.25
 
 router = APIRouter(tags=["courses"], responses=ERROR_RESPONSES)
+_LOCATION = {
+    "Location": {
+        "description": "with ?wait=: the course, /v1/courses/{id}",
+        "schema": {"type": "string"},
+    }
+}
 
 
 class CourseProblemBody(BaseModel):
@@ -89,7 +97,14 @@ async def _wait(conn: Any, course_id: uuid.UUID, seconds: float) -> CourseView |
     """Poll the read model until the course finishes or ``seconds`` pass."""
     deadline = time.monotonic() + seconds
     while True:
-        view = await course_of(conn, course_id)
+        try:
+            view = await course_of(conn, course_id)
+        except ProgrammingError as exc:
+            # The request is published already: a read model the projector has not made
+            # yet means "not finished yet" here, not an error to retry the request on.
+            if "does not exist" not in str(exc):
+                raise
+            view = None
         await conn.rollback()  # end the read transaction: the next poll sees new rows
         if view is not None and view.status != "GENERATING":
             return view
@@ -104,12 +119,20 @@ async def _wait(conn: Any, course_id: uuid.UUID, seconds: float) -> CourseView |
     response_model=CourseAccepted,
     summary="Ask for a worksheet course (best of K candidates, or the single path)",
     responses={
-        200: {"description": "with ?wait=: the course was selected in time"},
+        200: {
+            "description": "with ?wait=: the course was selected in time",
+            "headers": _LOCATION,
+        },
         422: {
             "description": "invalid request (detail names the field), or needs_attention",
             "model": ErrorBody | CourseProblemBody,
+            "headers": _LOCATION,
         },
-        502: {"description": "with ?wait=: every candidate failed", "model": CourseProblemBody},
+        502: {
+            "description": "with ?wait=: every candidate failed",
+            "model": CourseProblemBody,
+            "headers": _LOCATION,
+        },
     },
 )
 async def request_course(
@@ -130,7 +153,9 @@ async def request_course(
     if view is None or view.status == "GENERATING":
         return accepted
     status, answer = answer_of(view)
-    return JSONResponse(answer, status_code=status)
+    return JSONResponse(
+        answer, status_code=status, headers={"Location": f"/v1/courses/{request.course_id}"}
+    )
 
 
 @router.get("/v1/courses/{course_id}", response_model=CourseView)

@@ -27,10 +27,13 @@ from rich.table import Table
 
 from events import Envelope
 from events.courses import CourseRequested, ItemMode
+from services.errors import NotFound
 from services.runtime.cli import console, fail, platform, run
 from services.settings import get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from projections.courses import CandidateView, CourseView
 
 __all__ = ["course_table", "courses_app", "outcome_lines", "parse_modes", "progress_table"]
@@ -146,17 +149,33 @@ def course_table(view: CourseView) -> Table:
     return table
 
 
-async def _read(course_id: uuid.UUID) -> tuple[CourseView | None, list[CandidateView]]:
+async def _views(
+    conn: AsyncConnection, course_id: uuid.UUID
+) -> tuple[CourseView | None, list[CandidateView]] | None:
+    """The course and its candidates; None while the projector has not made the read
+    model's tables (a fresh stack), so a follower keeps waiting instead of failing."""
+    from sqlalchemy.exc import ProgrammingError
+
     from projections.courses import candidates_of, course_of
 
-    async with platform().deps() as deps, deps.read_engine().connect() as conn:
+    try:
         view = await course_of(conn, course_id)
         return view, (await candidates_of(conn, course_id) if view else [])
+    except ProgrammingError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        return None
+
+
+async def _read(course_id: uuid.UUID) -> tuple[CourseView | None, list[CandidateView]]:
+    async with platform().deps() as deps, deps.read_engine().connect() as conn:
+        found = await _views(conn, course_id)
+    if found is None:
+        raise NotFound("the courses read model is not built yet: is the projector running?")
+    return found
 
 
 async def _follow(course_id: uuid.UUID, timeout: float) -> CourseView | None:
-    from projections.courses import candidates_of, course_of
-
     deadline = time.monotonic() + timeout
     view: CourseView | None = None
     async with platform().deps() as deps:
@@ -164,8 +183,7 @@ async def _follow(course_id: uuid.UUID, timeout: float) -> CourseView | None:
         with Live(progress_table(None, []), console=console, refresh_per_second=4) as live:
             while time.monotonic() < deadline:
                 async with engine.connect() as conn:
-                    view = await course_of(conn, course_id)
-                    found = await candidates_of(conn, course_id) if view else []
+                    view, found = await _views(conn, course_id) or (None, [])
                 live.update(progress_table(view, found))
                 if view is not None and view.status in FINISHED:
                     return view

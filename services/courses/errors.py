@@ -6,9 +6,14 @@
 - ``CourseError`` family (generation): ``NoSourceMaterial`` (the rules strategy has
   nothing real to build a course from for this subject or topic). A generator
   reports these as a failed candidate; the other candidates go on.
+
+Both derive from ``NlsError`` (events/errors.py) and are permanent: the same input
+fails the same way.
 """
 
 from __future__ import annotations
+
+from events.errors import NlsError
 
 __all__ = [
     "ArithmeticCheckError",
@@ -20,7 +25,7 @@ __all__ = [
 ]
 
 
-class ArithmeticCheckError(ValueError):
+class ArithmeticCheckError(NlsError, ValueError):
     """Base of what the arithmetic checker refuses."""
 
 
@@ -42,7 +47,7 @@ class NotANumber(ArithmeticCheckError):
         self.text = text
 
 
-class CourseError(Exception):
+class CourseError(NlsError):
     """Base of the family's generation errors; ``reason`` is recorded on the candidate."""
 
     reason = "course_error"

@@ -1,4 +1,10 @@
-"""The courses family: K course candidates in parallel, scored alone, the best one kept."""
+"""The courses family: K course candidates in parallel, scored alone, the best one kept.
+
+The candidate and review workers take ``NLS_COURSE_CONCURRENCY`` candidates at once
+(faust concurrency) and ask for a gateway with as many model calls in flight (see
+``services.courses.settings.gateway_settings``): the gateway's default of 4 would
+otherwise make the fifth candidate of a K = 5 course wait for a free slot.
+"""
 
 from __future__ import annotations
 
@@ -31,19 +37,46 @@ def _orchestrator(deps: Deps) -> Any:
     return CourseOrchestrator(_settings(deps))
 
 
+def _gateway(deps: Deps) -> Any:
+    """The gateway (an override wins), with a call in flight per candidate taken at once."""
+    import structlog
+
+    from services.courses.settings import gateway_settings, serialised_by
+    from services.generation import Gateway, build_gateway
+
+    s = _settings(deps)
+
+    def open_(d: Deps) -> Gateway:
+        generation = gateway_settings(d.settings.generation, s)
+        gateway = build_gateway(generation)
+        why = serialised_by(generation, s)
+        if why is not None and gateway.configured:  # the rules make no model calls
+            structlog.get_logger(__name__).warning(
+                "courses.candidates_partly_serial",
+                reason=why,
+                effect="some candidates of a course wait for a free slot",
+            )
+        return gateway
+
+    async def close(gateway: Gateway) -> None:
+        await gateway.aclose()
+
+    return deps.resource("gateway", open_, close)
+
+
 def _generator(deps: Deps) -> Any:
     from services.courses.agents import CandidateGenerator
     from services.courses.facts import FactBank
 
     s = _settings(deps)
     facts = deps.resource("course_facts", lambda d: FactBank.load(s.course_packs))
-    return CandidateGenerator(deps.gateway(), s, facts)
+    return CandidateGenerator(_gateway(deps), s, facts)
 
 
 def _reviewer(deps: Deps) -> Any:
     from services.courses.agents import CandidateReviewer
 
-    return CandidateReviewer(deps.gateway(), _settings(deps))
+    return CandidateReviewer(_gateway(deps), _settings(deps))
 
 
 def _saga(deps: Deps) -> Any:

@@ -1,10 +1,12 @@
 """The whole course flow in one process, without a broker: for benchmarks and tests.
 
-Events go round in waves, as they would through the topics: every handler that
-takes an event gets it; the generator and the reviewer handle a wave's events
-concurrently (K candidates in parallel), the fan-in saga folds them in log
-order. When the flow runs dry before the course finished (a lost candidate),
-the saga's deadline fires, as its timer would.
+The agents are the family's, built by the builders ``family.py`` declares (with
+the gateway and the fact bank given as overrides), so this module wires nothing
+of its own: it only passes events between them. Events go round in waves, as
+they would through the topics: every handler that takes an event gets it; the
+handlers take a wave's events concurrently (K candidates in parallel), the
+fan-in saga folds them in log order. When the flow runs dry before the course
+finished (a lost candidate), the saga's deadline fires, as its timer would.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from events import CATALOG, Context, Envelope, utcnow
 from events.courses import CourseFailed, CourseNeedsAttention, CourseSelected
 from services.bus.consumer import Delivery
 from services.bus.memory import InMemoryPublisher
-from services.courses.agents import CandidateGenerator, CandidateReviewer, CourseOrchestrator
 from services.courses.facts import FactBank
-from services.courses.saga import CourseCandidatesSaga, CourseSagaState
+from services.courses.family import FAMILY
 from services.courses.settings import CourseSettings
 from services.generation import Gateway
+from services.runtime.family import Deps
 from services.runtime.handler import EventHandler
-from services.runtime.saga import InMemorySagaStore, SagaHandler
+from services.runtime.saga import InMemorySagaStore, Saga, SagaHandler
+from services.settings import Settings
 
 __all__ = ["FINISHED", "CourseRun", "InProcessCourses"]
 
@@ -51,7 +54,8 @@ class CourseRun:
 
 
 class InProcessCourses:
-    """Orchestrator, generator, reviewer and fan-in saga wired to each other in memory.
+    """The family's orchestrator, generator, reviewer and fan-in saga wired to each other
+    in memory.
 
     ``drop`` loses the events it returns True for (a worker killed for good), so the
     deadline path can be exercised.
@@ -66,14 +70,18 @@ class InProcessCourses:
         drop: Callable[[Envelope], bool] | None = None,
     ) -> None:
         self.settings = settings
-        self.workers: list[EventHandler] = [
-            CourseOrchestrator(settings),
-            CandidateGenerator(gateway, settings, facts),
-            CandidateReviewer(gateway, settings),
-        ]
-        self.store = InMemorySagaStore(CourseSagaState)
+        platform = Settings().with_section(CourseSettings, **settings.model_dump())
+        deps = Deps(platform, {"gateway": gateway, "course_facts": facts})
+        self.workers: list[EventHandler] = []
         self.saga_out = InMemoryPublisher()
-        self.saga = SagaHandler(CourseCandidatesSaga(), self.store, self.saga_out)
+        sagas: list[SagaHandler] = []
+        for spec in FAMILY.agents:
+            built = spec.build(deps)
+            if isinstance(built, Saga):
+                sagas.append(SagaHandler(built, InMemorySagaStore(built.state_type), self.saga_out))
+            else:
+                self.workers.append(built)
+        (self.saga,) = sagas
         self.drop = drop or (lambda _: False)
         self.offset = 0
         self.slots = asyncio.Semaphore(settings.course_concurrency)

@@ -1,18 +1,22 @@
 """What the course tests share: the CCNA fact bank, requests, scripted models, the
-in-process flow, and a valid payload of every courses event for the catalog's
-property tests (``EVENT_STRATEGIES``)."""
+in-process flow, the family through the broker (its agents and the projector in a
+test's process, the API, a finished course's views), and a valid payload of every
+courses event for the catalog's property tests (``EVENT_STRATEGIES``)."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
+import httpx
 import orjson
 from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events import Envelope
 from events.common import GenerationUsage
@@ -39,26 +43,36 @@ from events.courses import (
     ScoreBreakdown,
     SelfReview,
 )
+from projections.courses import CandidateView, CourseView, candidates_of, course_of
 from services.courses.diversity import diversity_for
 from services.courses.facts import FactBank
+from services.courses.family import FAMILY
 from services.courses.inprocess import CourseRun, InProcessCourses
 from services.courses.rules import CandidateTask, rules_course
 from services.courses.settings import DEFAULT_PACKS, CourseSettings
 from services.generation import Gateway
 from services.generation.contract import Completion
 from services.generation.memory import ScriptedProvider
+from services.settings import Settings
+from tests.support.helpers import background, wait_until
+from tests.support.platform import agent, projector
 
 __all__ = [
+    "COURSE_AGENTS",
     "EVENT_STRATEGIES",
     "T0",
+    "api_client",
     "bank",
+    "course_agents",
     "course_request",
     "data_of_call",
     "draft",
+    "finished_course",
     "good_model",
     "llm_gateway",
     "run_course",
     "settings",
+    "views_of",
 ]
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -142,6 +156,73 @@ def llm_gateway(
     if responder is not None:
         provider.then(*([responder] * 200))
     return Gateway([provider], reasks=1, timeout_s=5.0), provider
+
+
+# Through the broker -------------------------------------------------------------------------
+COURSE_AGENTS = tuple(a.name for a in FAMILY.agents)
+AUTH = {"Authorization": "Bearer test-token"}
+
+
+@asynccontextmanager
+async def course_agents(
+    settings: Settings,
+    gateway: Gateway | None = None,
+    *,
+    with_projector: bool = True,
+    skip: Sequence[str] = (),
+) -> AsyncIterator[None]:
+    """Every agent of the family (but those in ``skip``, run elsewhere) and the ``courses``
+    projector, in this process, as the platform assembles them (``gateway`` replaces the
+    model, when given)."""
+    overrides = {"gateway": gateway} if gateway is not None else {}
+    mains = [agent(settings, n, **overrides) for n in COURSE_AGENTS if n not in skip]
+    if with_projector:
+        mains.append(projector(settings, "courses"))
+    async with background(*mains):
+        yield
+
+
+@asynccontextmanager
+async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The platform's HTTP API in this process, with the test token."""
+    from services.api.app import create_app
+
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://api", headers=AUTH
+        ) as client,
+    ):
+        yield client
+
+
+async def views_of(
+    engine: AsyncEngine, course_id: uuid.UUID
+) -> tuple[CourseView | None, list[CandidateView]]:
+    """A course and its candidates from the read models (None while it has no row)."""
+    try:
+        async with engine.connect() as conn:
+            view = await course_of(conn, course_id)
+            return view, (await candidates_of(conn, course_id) if view else [])
+    except Exception as exc:  # the projector has not made its tables yet
+        if "does not exist" in str(exc):
+            return None, []
+        raise
+
+
+async def finished_course(
+    engine: AsyncEngine, course_id: uuid.UUID, *, timeout: float = 60.0
+) -> tuple[CourseView, list[CandidateView]]:
+    """The course once the fan-in finished it, with its candidates."""
+    view, found = await wait_until(
+        lambda: views_of(engine, course_id),
+        lambda v: v[0] is not None and v[0].status != "GENERATING",
+        timeout=timeout,
+        what=f"course {course_id} to finish",
+    )
+    assert view is not None
+    return view, found
 
 
 def draft(*items: DraftItem, title: str = "A course", group: str = "Group") -> CourseDraft:

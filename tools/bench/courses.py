@@ -1,7 +1,8 @@
-"""Benchmark of course candidates: quality over many rules courses, and wall time
-against simulated model latency.
+"""Benchmark of course candidates: quality over many rules courses, and wall time through
+the broker against simulated model latency.
 
-    python -m tools.bench.courses [--courses 100] [--k 3] [--gen-ms 1000 --review-ms 500]
+    python -m tools.bench.courses [--courses 100] [--k 3] [--gen-ms 2000 --review-ms 1000]
+                                  [--runs 3] [--llm-concurrency N] [--skip-walls]
 
 - Quality: ``--courses`` rules courses (best of K) across subjects (math at grades
   1-12, the CCNA pack with and without a topic at grades 6-12) run through the
@@ -10,42 +11,68 @@ against simulated model latency.
   about 85 %), the 422 rate (needs_attention), failures, and arithmetic
   correctness: every arithmetic item of every selected course re-checked by the
   exact checker (target 100 %).
-- Wall time: K = 1..5 candidates with a simulated model that takes G ms to write
-  a candidate and R ms to review one, in the same in-process flow (K candidates
-  in parallel). Reports wall time against G + R. The same through the broker and
-  the faust workers follows once the family is wired.
+- Wall time: K = 1..5 candidates through the embedded broker and Postgres, the
+  platform's workers as processes (``nls agent run``: the orchestrator, the
+  candidate and review workers on faust, the fan-in saga, the projector), the llm
+  strategy through the real anthropic SDK against a local fake server. Fault
+  injection (``NLS_LLM_FAULTS=latency_ms=...``) makes every generation take G ms
+  (the candidate worker) and every review R ms (the review worker). Measured from
+  publishing ``course-requested`` to ``SELECTED`` in the ``courses`` read model;
+  reported as wall / (G + R) per K (target <= 1.2 for K = 3). ``--llm-concurrency``
+  sets ``NLS_LLM_CONCURRENCY`` for the workers (unset: the family asks for a call
+  in flight per candidate it takes at once, ``NLS_COURSE_CONCURRENCY``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import os
 import platform
 import statistics
 import time
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 import orjson
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import ProgrammingError
 
 from events import Envelope
 from events.courses import CourseRequested, CourseSelected, CourseSpec, Diversity
+from projections.courses import course_of
+from projections.db import make_engine
+from services.bus.admin import ensure_topics
+from services.bus.producer import EventPublisher
 from services.courses.checks import check_math
 from services.courses.facts import FactBank, is_math
 from services.courses.inprocess import InProcessCourses
 from services.courses.rules import CandidateTask, rules_course
 from services.courses.settings import DEFAULT_PACKS, CourseSettings
 from services.generation import Gateway
-from services.generation.contract import Completion, Reply
 from services.logging import configure_logging
+from services.settings import Settings
+from tools.bench.common import bench_settings, start_workers, stop_workers
+from tools.devstack.provision import broker, database
+from tools.fakellm import FakeLLM, data_of
 
-__all__ = ["Quality", "SimulatedCourseModel", "quality", "wall_times"]
+__all__ = [
+    "GOOD_REVIEW",
+    "Quality",
+    "broker_wall_times",
+    "quality",
+    "simulated_course_model",
+]
 
 console = Console()
 CLUSTERS = (None, "routing", "switching", "ipv4-addressing", "fhrp", "security", "wireless")
+GOOD_REVIEW = {"clarity": 0.9, "age_fit": 0.9, "correctness": 0.95, "notes": []}
 
 
 @dataclass
@@ -116,76 +143,153 @@ async def quality(n: int, k: int, facts: FactBank) -> Quality:
     return q
 
 
-class SimulatedCourseModel:
-    """A model that writes the rules' course after ``gen_ms`` and a good review after
-    ``review_ms`` (the think time of a real model, without its variance)."""
-
-    name = "simulated"
-    model = "simulated-courses"
-
-    def __init__(self, facts: FactBank, gen_ms: float, review_ms: float) -> None:
-        self.facts, self.gen_s, self.review_s = facts, gen_ms / 1000, review_ms / 1000
-        self.calls: Counter[str] = Counter()
-
-    async def complete(self, call: Completion) -> Reply:
-        self.calls[call.task] += 1
-        data = orjson.loads(call.turns[0].text.split("\n", 1)[1].rsplit("\n", 1)[0])
-        if call.task == "course-review":
-            await asyncio.sleep(self.review_s)
-            text = '{"clarity": 0.9, "age_fit": 0.9, "correctness": 0.95, "notes": []}'
-            return Reply(text, input_tokens=900, output_tokens=40, model=self.model)
-        await asyncio.sleep(self.gen_s)
-        diversity = Diversity(
-            approach=data["constraint"]["approach"],
-            temperature=call.temperature,
-            seed=call.seed or 0,
-            style_hints=data["constraint"]["style_hints"],
-        )
-        spec = CourseSpec.model_validate(data["request"])
-        text = rules_course(CandidateTask(spec, diversity, self.facts)).model_dump_json()
-        return Reply(text, input_tokens=1500, output_tokens=len(text) // 4, model=self.model)
-
-    async def aclose(self) -> None:
-        return None
+# A simulated model behind the fake servers -------------------------------------------------
+@cache
+def _facts() -> FactBank:
+    return FactBank.load(DEFAULT_PACKS)
 
 
-async def wall_times(
-    ks: list[int], gen_ms: float, review_ms: float, runs: int, facts: FactBank
-) -> dict[int, list[float]]:
+def _seed_of(constraint: dict[str, Any], attempt: int) -> int:
+    """A seed for the constraint: the wire carries no seed (the Messages API takes
+    none), and a course's candidates differ in approach and structure hints."""
+    raw = orjson.dumps([constraint, attempt], option=orjson.OPT_SORT_KEYS)
+    return int.from_bytes(hashlib.blake2b(raw, digest_size=4).digest()) % 2**31
+
+
+def simulated_course_model(body: dict[str, Any]) -> str:
+    """A FakeLLM responder answering the course tasks as a good model would: the rules'
+    course for the candidate's request and constraint (right by construction) for
+    ``course-candidate@v1``, a good critique for ``course-review@v1``."""
+    data = data_of(body)
+    if "candidate" in data:
+        return orjson.dumps(GOOD_REVIEW).decode()
+    constraint = data["constraint"]
+    attempt = (data.get("improve") or {}).get("attempt", 0)
+    diversity = Diversity(
+        approach=constraint["approach"],
+        temperature=0.2,
+        seed=_seed_of(constraint, attempt),
+        style_hints=constraint["style_hints"],
+    )
+    spec = CourseSpec.model_validate(data["request"])
+    return rules_course(CandidateTask(spec, diversity, _facts(), attempt=attempt)).model_dump_json()
+
+
+# Wall time through the broker -----------------------------------------------------------------
+def _llm_env(model: FakeLLM, latency_ms: float, concurrency: int | None) -> dict[str, str]:
+    env = {
+        "ANTHROPIC_API_KEY": "bench",
+        "ANTHROPIC_BASE_URL": model.url,
+        "ANTHROPIC_MODEL": "claude-haiku-4-5",
+        "NLS_LLM_FAULTS": f"latency_ms={latency_ms:g},seed=1",
+        "NLS_LLM_TIMEOUT_S": str(max(30.0, latency_ms * 3 / 1000)),
+    }
+    if concurrency is not None:
+        env["NLS_LLM_CONCURRENCY"] = str(concurrency)
+    return env
+
+
+async def _course_walls(settings: Settings, ks: list[int], runs: int) -> dict[int, list[float]]:
+    """Per K, the wall times (ms) of ``runs`` courses, one at a time, after a warm-up."""
+    engine = make_engine(settings, read_only=True)
     out: dict[int, list[float]] = {}
-    for k in ks:
-        model = SimulatedCourseModel(facts, gen_ms, review_ms)
-        gateway = Gateway([model], concurrency=10, timeout_s=60)
-        settings = CourseSettings(use_candidates=True, candidate_count=k, course_strategy="llm")
-        walls = []
-        for i in range(runs):
-            request = CourseRequested(
-                course_id=uuid.uuid4(), subject="math", grade=1 + i % 12, candidate_count=k
-            )
-            flow = InProcessCourses(gateway, settings, facts)
-            started = time.perf_counter()
-            run = await flow.run(Envelope.new(request, source="bench"))
-            walls.append((time.perf_counter() - started) * 1000)
-            if run.outcome.event_type != "course-selected":
-                raise RuntimeError(f"K={k}: the course ended {run.outcome.event_type}")
-        if model.calls != Counter({"course-candidate": k * runs, "course-review": k * runs}):
-            raise RuntimeError(f"K={k}: unexpected model calls {dict(model.calls)}")
-        out[k] = walls
+    try:
+        async with EventPublisher(settings, client_id="bench") as pub:
+
+            async def one(k: int, grade: int) -> float:
+                request = CourseRequested(
+                    course_id=uuid.uuid4(),
+                    subject="math",
+                    grade=grade,
+                    candidate_count=k,
+                    strategy="llm",
+                )
+                started = time.perf_counter()
+                await pub.publish([Envelope.new(request, source="bench")])
+                status = await _finished(engine, request.course_id, timeout=300)
+                if status != "SELECTED":
+                    raise RuntimeError(f"K={k}: course {request.course_id} ended {status}")
+                return (time.perf_counter() - started) * 1000
+
+            await one(max(ks), 1)  # warm-up: consumer groups joined, tables made
+            for k in ks:
+                out[k] = [await one(k, 1 + (k * runs + i) % 12) for i in range(runs)]
+    finally:
+        await engine.dispose()
     return out
 
 
+async def _finished(engine: Any, course_id: uuid.UUID, *, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            async with engine.connect() as conn:
+                view = await course_of(conn, course_id)
+        except ProgrammingError as exc:  # the projector has not made its tables yet
+            if "does not exist" not in str(exc):
+                raise
+            view = None
+        if view is not None and view.status != "GENERATING":
+            return view.status
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"course {course_id} not finished within {timeout:g}s")
+        await asyncio.sleep(0.01)
+
+
+def broker_wall_times(
+    ks: list[int], gen_ms: float, review_ms: float, runs: int, concurrency: int | None
+) -> tuple[dict[int, list[float]], Counter[str], str]:
+    """Wall times per K through the broker and the workers, the model calls by task, and
+    where the broker and database came from."""
+    with ExitStack() as stack:
+        kafka = stack.enter_context(broker())
+        pg = stack.enter_context(database())
+        model = stack.enter_context(FakeLLM("anthropic", responder=simulated_course_model))
+        settings = bench_settings(kafka, pg, "crs").with_section(
+            CourseSettings, course_strategy="llm"
+        )
+        asyncio.run(ensure_topics(settings))
+        procs = start_workers(
+            settings, [["course-candidates"]], _llm_env(model, gen_ms, concurrency)
+        )
+        procs += start_workers(
+            settings, [["course-reviews"]], _llm_env(model, review_ms, concurrency)
+        )
+        procs += start_workers(
+            settings,
+            [["course-orchestrator"], ["course-selection"], ["projector", "-p", "courses"]],
+        )
+        try:
+            walls = asyncio.run(_course_walls(settings, ks, runs))
+        finally:
+            stop_workers(procs)
+        calls: Counter[str] = Counter(
+            "course-review" if "candidate" in data_of(body) else "course-candidate"
+            for body in model.requests
+        )
+        # K generations and K reviews per course (the warm-up's too), nothing else.
+        per_task = max(ks) + runs * sum(ks)
+        if calls != Counter({"course-candidate": per_task, "course-review": per_task}):
+            raise RuntimeError(f"unexpected model calls {dict(calls)}, {per_task} each expected")
+        return walls, calls, f"broker: {kafka.origin}, postgres: {pg.origin}"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--courses", type=int, default=100)
     parser.add_argument("--k", type=int, default=3)
-    parser.add_argument("--gen-ms", type=float, default=1000.0)
-    parser.add_argument("--review-ms", type=float, default=500.0)
+    parser.add_argument("--gen-ms", type=float, default=2000.0)
+    parser.add_argument("--review-ms", type=float, default=1000.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--llm-concurrency", type=int, default=None)
+    parser.add_argument("--skip-walls", action="store_true", help="the quality figures only")
     args = parser.parse_args()
     facts = FactBank.load(DEFAULT_PACKS / "ccna")
     configure_logging("warning")
-    cpu = platform.processor() or platform.machine()
-    console.print(f"machine: {cpu}, python {platform.python_version()}")
+    console.print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
 
     q = asyncio.run(quality(args.courses, args.k, facts))
     table = Table("measure", "value", title=f"quality: {q.courses} rules courses, K={args.k}")
@@ -203,19 +307,33 @@ def main() -> None:
     for check, count in q.issues.most_common(5):
         table.add_row(f"deductions: {check}", str(count))
     console.print(table)
+    if args.skip_walls:
+        return
 
-    walls = asyncio.run(wall_times([1, 2, 3, 4, 5], args.gen_ms, args.review_ms, args.runs, facts))
+    ks = [1, 2, 3, 4, 5]
+    walls, calls, origin = broker_wall_times(
+        ks, args.gen_ms, args.review_ms, args.runs, args.llm_concurrency
+    )
     budget = args.gen_ms + args.review_ms
+    concurrency = args.llm_concurrency or "unset (the family's)"
     wt = Table(
         "K",
+        "runs",
         "wall ms (median)",
-        "x (G + R)",
-        title=f"wall time, G={args.gen_ms:g} ms, R={args.review_ms:g} ms",
+        "wall ms (max)",
+        "wall / (G + R)",
+        title=f"through the broker, G={args.gen_ms:g} ms, R={args.review_ms:g} ms, "
+        f"NLS_LLM_CONCURRENCY {concurrency}",
     )
-    for k, ws in walls.items():
+    for k in ks:
+        ws = walls[k]
         median = statistics.median(ws)
-        wt.add_row(str(k), f"{median:.0f}", f"{median / budget:.2f}")
+        wt.add_row(
+            str(k), str(len(ws)), f"{median:.0f}", f"{max(ws):.0f}", f"{median / budget:.2f}"
+        )
+    console.print(origin)
     console.print(wt)
+    console.print(f"model calls: {dict(sorted(calls.items()))}")
 
 
 if __name__ == "__main__":
