@@ -20,6 +20,9 @@ Handlers' errors decide between a retry and a dead letter the same way.
     │   ├── ProviderTimeout, ProviderUnavailable (retryable)
     │   └── InvalidOutput, NoProviderConfigured, UnknownStrategy (permanent)
     ├── PackError (permanent)             services/content/pack.py: a content pack is invalid
+    ├── CourseError, ArithmeticCheckError (permanent)
+    │                                     services/courses/errors.py: a course request or check
+    ├── MaterialError (NotFound)          services/lessons: no such pack, concept or cluster
     └── EngineError                       services/drills/engine.py: GNU Backgammon failed
         └── EngineTimeout (retryable)
 

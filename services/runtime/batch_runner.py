@@ -115,6 +115,11 @@ class BatchRunner:
         )
         self._consumer: AIOKafkaConsumer | None = None
         self._sem = asyncio.Semaphore(settings.handler_concurrency)
+        # A handler that declares ``concurrency`` (a generator whose pace is the model's,
+        # as faust runs it) takes that many of a partition's events at once; outputs
+        # keep their input order, and offsets are committed after the whole batch.
+        within = getattr(handler, "concurrency", 1)
+        self._within = asyncio.Semaphore(within) if within > 1 else None
         self.pending_assignment: list[TopicPartition] | None = None
         self.gaps = GapGuard(handler.name)
         self.ready = asyncio.Event()
@@ -171,7 +176,14 @@ class BatchRunner:
 
     async def _partition(self, deliveries: list[Delivery]) -> list[Outcome]:
         async with self._sem:
-            return [await self.guard.run(d, self.publisher.publish) for d in deliveries]
+            if self._within is None:  # in log order, one at a time
+                return [await self.guard.run(d, self.publisher.publish) for d in deliveries]
+            return list(await asyncio.gather(*(self._one(d) for d in deliveries)))
+
+    async def _one(self, delivery: Delivery) -> Outcome:
+        assert self._within is not None
+        async with self._within:
+            return await self.guard.run(delivery, self.publisher.publish)
 
     async def handle(
         self, batch: dict[TopicPartition, list[Delivery]]

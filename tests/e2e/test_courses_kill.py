@@ -24,8 +24,8 @@ from services.settings import Settings
 from tests.conftest import PYTHON, ROOT, child_env
 from tests.support.courses import course_agents, finished_course
 from tests.support.helpers import query_rows, read_topic, wait_until
-from tools.bench.courses import simulated_course_model
 from tools.fakellm import FakeLLM
+from tools.fakellm.simulated import simulated_model
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +64,7 @@ async def test_a_killed_candidate_worker_completes_the_course_exactly_once(
     course_id = request.course_id
     engine = make_engine(settings)
     log = tmp_path / "worker.log"
-    with FakeLLM("anthropic", responder=simulated_course_model) as model:
+    with FakeLLM("anthropic", responder=simulated_model) as model:
         reviews = Gateway(
             [AnthropicProvider(api_key="k", model="claude-haiku-4-5", base_url=model.url)]
         )

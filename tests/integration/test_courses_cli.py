@@ -16,8 +16,8 @@ from services.settings import Settings
 from tests.integration.test_courses_flow import low_scores, served
 from tests.support.cli import invoke, said
 from tests.support.courses import course_agents
-from tools.bench.courses import simulated_course_model
 from tools.fakellm import data_of
+from tools.fakellm.simulated import simulated_model
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ def by_subject(body: dict[str, Any]) -> str:
     """Geography scores low; everything else is a good model's."""
     if data_of(body)["request"]["subject"] == "geography":
         return low_scores(body)
-    return simulated_course_model(body)
+    return simulated_model(body)
 
 
 def requested(output: str) -> str:

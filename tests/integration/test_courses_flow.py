@@ -27,14 +27,15 @@ from services.bootstrap import bootstrap
 from services.courses import logs
 from services.courses.rules import CandidateTask, rules_course
 from services.courses.settings import CourseSettings, gateway_settings, serialised_by
+from services.courses.simulated import GOOD_REVIEW
 from services.generation import Gateway
 from services.generation.anthropic_provider import AnthropicProvider
 from services.generation.contract import Completion, Provider, Reply
 from services.generation.settings import GenerationSettings
 from services.settings import Settings
 from tests.support.courses import api_client, bank, course_agents, finished_course
-from tools.bench.courses import GOOD_REVIEW, simulated_course_model
 from tools.fakellm import FakeLLM, data_of
+from tools.fakellm.simulated import simulated_model
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +90,7 @@ def identical(body: dict[str, Any]) -> str:
 
 def wrong_first(body: dict[str, Any]) -> str:
     """A good course with its first answer wrong, right when asked to improve."""
-    course = orjson.loads(simulated_course_model(body))
+    course = orjson.loads(simulated_model(body))
     if is_review(body) or "improve" in data_of(body):
         return orjson.dumps(course).decode()
     item = course["groups"][0]["items"][0]
@@ -137,7 +138,7 @@ def served(answer: Answer) -> Iterator[tuple[FakeLLM, Gateway]]:
 
 @pytest.fixture
 def good() -> Iterator[tuple[FakeLLM, Gateway]]:
-    with served(simulated_course_model) as pair:
+    with served(simulated_model) as pair:
         yield pair
 
 
@@ -291,7 +292,7 @@ async def test_a_candidate_timing_out_leaves_k_minus_1_to_select(settings: Setti
     slow = course_settings(settings, course_candidate_timeout_s=2.0)
     engine = make_engine(settings)
     try:
-        with FakeLLM("anthropic", responder=simulated_course_model) as model:
+        with FakeLLM("anthropic", responder=simulated_model) as model:
             inner = AnthropicProvider(api_key="k", model="claude-haiku-4-5", base_url=model.url)
             gateway = Gateway([HangsOn(inner, "conversational")], timeout_s=30.0)
             async with course_agents(slow, gateway), api_client(slow) as api:

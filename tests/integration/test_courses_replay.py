@@ -32,8 +32,8 @@ from tests.integration.test_courses_flow import low_scores, served, wrong_first
 from tests.support.courses import course_agents, finished_course
 from tests.support.helpers import background, count_rows, topic_size, wait_until
 from tests.support.platform import projector
-from tools.bench.courses import simulated_course_model
 from tools.fakellm import data_of
+from tools.fakellm.simulated import simulated_model
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,7 @@ def by_request(body: dict[str, Any]) -> str:
         return low_scores(body)
     if request["subject"] == "math" and request["grade"] == 2:
         return wrong_first(body)
-    return simulated_course_model(body)
+    return simulated_model(body)
 
 
 def course(**values: Any) -> Envelope:

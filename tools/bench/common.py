@@ -40,7 +40,11 @@ def start_workers(
     quiet = settings.model_copy(update={"log_level": "warning"})
     child = dict(os.environ) | quiet.child_env() | {"PYTHONPATH": str(ROOT)} | (env or {})
     return [
-        subprocess.Popen([sys.executable, "-m", "tools.cli", "agent", "run", *agent], env=child)
+        subprocess.Popen(
+            [sys.executable, "-m", "tools.cli", "agent", "run", *agent],
+            env=child,
+            stdout=subprocess.DEVNULL,  # the bench prints its own tables
+        )
         for agent in agents
     ]
 

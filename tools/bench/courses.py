@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import os
 import platform
 import statistics
@@ -36,16 +35,14 @@ import uuid
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-import orjson
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import ProgrammingError
 
 from events import Envelope
-from events.courses import CourseRequested, CourseSelected, CourseSpec, Diversity
+from events.courses import CourseRequested, CourseSelected
 from projections.courses import course_of
 from projections.db import make_engine
 from services.bus.admin import ensure_topics
@@ -53,26 +50,26 @@ from services.bus.producer import EventPublisher
 from services.courses.checks import check_math
 from services.courses.facts import FactBank, is_math
 from services.courses.inprocess import InProcessCourses
-from services.courses.rules import CandidateTask, rules_course
 from services.courses.settings import DEFAULT_PACKS, CourseSettings
+from services.courses.simulated import GOOD_REVIEW
 from services.generation import Gateway
 from services.logging import configure_logging
 from services.settings import Settings
 from tools.bench.common import bench_settings, start_workers, stop_workers
 from tools.devstack.provision import broker, database
 from tools.fakellm import FakeLLM, data_of
+from tools.fakellm.simulated import simulated_model
 
 __all__ = [
     "GOOD_REVIEW",
     "Quality",
     "broker_wall_times",
     "quality",
-    "simulated_course_model",
+    "simulated_model",
 ]
 
 console = Console()
 CLUSTERS = (None, "routing", "switching", "ipv4-addressing", "fhrp", "security", "wireless")
-GOOD_REVIEW = {"clarity": 0.9, "age_fit": 0.9, "correctness": 0.95, "notes": []}
 
 
 @dataclass
@@ -141,38 +138,6 @@ async def quality(n: int, k: int, facts: FactBank) -> Quality:
             q.failed += 1
     q.seconds = time.perf_counter() - started
     return q
-
-
-# A simulated model behind the fake servers -------------------------------------------------
-@cache
-def _facts() -> FactBank:
-    return FactBank.load(DEFAULT_PACKS)
-
-
-def _seed_of(constraint: dict[str, Any], attempt: int) -> int:
-    """A seed for the constraint: the wire carries no seed (the Messages API takes
-    none), and a course's candidates differ in approach and structure hints."""
-    raw = orjson.dumps([constraint, attempt], option=orjson.OPT_SORT_KEYS)
-    return int.from_bytes(hashlib.blake2b(raw, digest_size=4).digest()) % 2**31
-
-
-def simulated_course_model(body: dict[str, Any]) -> str:
-    """A FakeLLM responder answering the course tasks as a good model would: the rules'
-    course for the candidate's request and constraint (right by construction) for
-    ``course-candidate@v1``, a good critique for ``course-review@v1``."""
-    data = data_of(body)
-    if "candidate" in data:
-        return orjson.dumps(GOOD_REVIEW).decode()
-    constraint = data["constraint"]
-    attempt = (data.get("improve") or {}).get("attempt", 0)
-    diversity = Diversity(
-        approach=constraint["approach"],
-        temperature=0.2,
-        seed=_seed_of(constraint, attempt),
-        style_hints=constraint["style_hints"],
-    )
-    spec = CourseSpec.model_validate(data["request"])
-    return rules_course(CandidateTask(spec, diversity, _facts(), attempt=attempt)).model_dump_json()
 
 
 # Wall time through the broker -----------------------------------------------------------------
@@ -244,7 +209,7 @@ def broker_wall_times(
     with ExitStack() as stack:
         kafka = stack.enter_context(broker())
         pg = stack.enter_context(database())
-        model = stack.enter_context(FakeLLM("anthropic", responder=simulated_course_model))
+        model = stack.enter_context(FakeLLM("anthropic", responder=simulated_model))
         settings = bench_settings(kafka, pg, "crs").with_section(
             CourseSettings, course_strategy="llm"
         )

@@ -104,6 +104,10 @@ def simulated_model(body: dict[str, Any]) -> str:
         from services.lessons.simulated import lesson_reply
 
         return orjson.dumps(lesson_reply(task, data)).decode()
+    from services.courses.simulated import course_reply, is_course_task
+
+    if is_course_task(data):
+        return course_reply(data)
     if "nonce" in data:
         return orjson.dumps({"status": "ok", "echo": data["nonce"]}).decode()
     if "atom_types" in data:
