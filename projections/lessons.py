@@ -3,7 +3,8 @@
 - ``lessons``: one row a lesson: status (``generating`` -> ``scoring`` ->
   ``refining`` -> ``completed``, or ``failed``), the current version and its
   score, the score history (every score with its purpose and method), tokens
-  and estimated cost over all its model calls;
+  and estimated cost over all its model calls (each call's usage is carried by
+  one event, failed calls' included, and added once);
 - ``lesson_phases``: one row a phase (1-10): requested, completed or skipped
   (with why), its strategy, timing, tokens and output;
 - ``lesson_versions``: the original (``version_key`` ``original``) and one row
@@ -261,7 +262,8 @@ def statements_for(ev: Envelope) -> list[Executable]:
         return [
             LESSON_VERSIONS.update()
             .where(v.lesson_id == p.lesson_id, v.version_key == str(p.refinement_id))
-            .values(status="scoring", lesson=p.candidate)
+            .values(status="scoring", lesson=p.candidate),
+            _lesson(p.lesson_id, p.usage),
         ]
     if isinstance(p, LessonRefined):
         return _refined(ev, p)
@@ -289,8 +291,17 @@ def statements_for(ev: Envelope) -> list[Executable]:
     return []
 
 
+def _shown_usage(p: LessonPhaseCompleted) -> GenerationUsage | None:
+    """The usage a phase row shows: its own, or (Phase 10) the rewrite's, which the
+    rewriter's event carried and counted, copied into the record's output."""
+    if p.usage is not None:
+        return p.usage
+    shown = p.output.get("usage")
+    return GenerationUsage.model_validate(shown) if isinstance(shown, dict) else None
+
+
 def _phase(ev: Envelope, p: LessonPhaseCompleted) -> list[Executable]:
-    usage = p.usage
+    usage = _shown_usage(p)
     values = {
         "number": p.phase.number,
         "status": p.status.value,
@@ -330,7 +341,7 @@ def _phase(ev: Envelope, p: LessonPhaseCompleted) -> list[Executable]:
             )
             .on_conflict_do_nothing()
         )
-    out.append(_lesson(p.lesson_id, usage, **update))
+    out.append(_lesson(p.lesson_id, p.usage, **update))
     return out
 
 

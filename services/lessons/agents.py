@@ -41,7 +41,8 @@ from services.generation import Gateway, GenerationError
 from services.lessons.phases import PhaseContext, PhaseError, run_phase
 from services.lessons.refine.gate import judge_rewrite
 from services.lessons.refine.rewrite import rewrite
-from services.lessons.scoring.llm import ScoringInput, score
+from services.lessons.scoring.llm import SCORING, ScoringInput, score
+from services.lessons.usage import spent_usage
 
 __all__ = ["Completed", "LessonRewriter", "LessonScorer", "PhaseWorker"]
 
@@ -110,6 +111,7 @@ class LessonScorer:
                 purpose=r.purpose,
                 refinement_id=r.refinement_id,
                 error=f"{exc.reason}: {exc.args[0]}"[:2000],
+                usage=spent_usage(exc, family=SCORING.name, gateway=self.gateway),
             )
         else:
             scored = LessonScored(

@@ -14,7 +14,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Group, RenderableType
@@ -24,8 +24,13 @@ from rich.panel import Panel
 from rich.table import Table
 
 from events.lessons import LessonPhase
-from services.errors import StillRunning
+from services.errors import NotFound, StillRunning
 from services.runtime.cli import console, fail, read, run
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from projections.lessons import LessonView
 
 __all__ = ["lessons_app", "phase_table", "render_lesson"]
 
@@ -229,10 +234,40 @@ def _report(outcome: Any) -> None:
     raise fail(f"failed in {outcome.phase.value}: {outcome.reason}")
 
 
+async def _view(conn: AsyncConnection, lesson_id: str) -> LessonView | None:
+    """The lesson; None while it is unknown, or while the projector has not made the read
+    model's tables yet (a fresh stack), so a follower keeps waiting instead of failing."""
+    from sqlalchemy.exc import ProgrammingError
+
+    from projections.lessons import lesson_of
+
+    try:
+        return await lesson_of(conn, lesson_id)
+    except ProgrammingError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        return None
+
+
+async def _known(conn: AsyncConnection, lesson_id: str) -> LessonView | None:
+    """The lesson, or None when there is no such lesson; a read model not built yet is
+    said as such, not as a missing lesson."""
+    from sqlalchemy import inspect
+
+    from projections.db import conn_schema
+
+    found = await _view(conn, lesson_id)
+    if found is None:
+        schema = conn_schema(conn)
+        built = await conn.run_sync(lambda c: inspect(c).has_table("lessons", schema=schema))
+        if not built:
+            raise NotFound("the lessons read model is not built yet: is the projector running?")
+    return found
+
+
 def _generate_remote(request: Any, timeout: float) -> None:
     from events import Envelope
     from projections.db import make_engine
-    from projections.lessons import lesson_of
     from services.bus.admin import ensure_topics
     from services.bus.producer import EventPublisher
     from services.settings import get_settings
@@ -248,7 +283,7 @@ def _generate_remote(request: Any, timeout: float) -> None:
             with Live(console=console, refresh_per_second=4) as live:
                 while time.monotonic() < deadline:
                     async with engine.connect() as conn:
-                        view = await lesson_of(conn, request.lesson_id)
+                        view = await _view(conn, request.lesson_id)
                     if view is not None:
                         rows = [p.model_dump() for p in view.phases]
                         live.update(phase_table(rows, f"lesson {view.lesson_id}: {view.status}"))
@@ -271,9 +306,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="print the lesson's JSON")] = False,
 ) -> None:
     """The lesson's current version, block by block in contract order."""
-    from projections.lessons import lesson_of
-
-    view = read(lambda conn: lesson_of(conn, lesson_id))
+    view = read(lambda conn: _known(conn, lesson_id))
     if view is None:
         raise fail(f"no lesson {lesson_id!r}")
     if view.lesson is None:
@@ -298,7 +331,7 @@ def improve(
     from events import Envelope
     from events.lessons import LessonImproveRequested
     from projections.db import make_engine
-    from projections.lessons import lesson_of, refinement_of
+    from projections.lessons import refinement_of
     from services.bus.producer import EventPublisher
     from services.lessons.api import body_of
     from services.lessons.improve import message
@@ -306,7 +339,7 @@ def improve(
 
     if strategy not in (None, "rules", "llm", "auto"):
         raise fail(f"--strategy: no strategy {strategy!r} (known: rules, llm, auto)", 2)
-    if read(lambda conn: lesson_of(conn, lesson_id)) is None:
+    if read(lambda conn: _known(conn, lesson_id)) is None:
         raise fail(f"no lesson {lesson_id!r}")
     request = LessonImproveRequested(
         lesson_id=lesson_id,

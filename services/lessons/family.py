@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
 from events.lessons import (
     LessonCompleted,
     LessonFailed,
@@ -22,6 +24,8 @@ from services.runtime.family import AgentSpec, Deps, FamilySpec
 
 __all__ = ["FAMILY"]
 
+log = structlog.get_logger(__name__)
+
 
 def _settings(deps: Deps) -> Any:
     from services.lessons.settings import LessonSettings
@@ -37,8 +41,18 @@ def _phases(deps: Deps) -> Any:
 
     async def completed(lesson_id: str, phase: LessonPhase) -> bool:
         # A request redelivered after its completion was published makes no model call.
-        async with engine.connect() as conn:
-            return await phase_completed(conn, lesson_id, phase.value)
+        # The read model only saves work: before the projector has made its tables (a
+        # fresh stack) the phase is made, not dead-lettered.
+        from sqlalchemy.exc import ProgrammingError
+
+        try:
+            async with engine.connect() as conn:
+                return await phase_completed(conn, lesson_id, phase.value)
+        except ProgrammingError as exc:
+            if "does not exist" not in str(exc):
+                raise
+            log.warning("lessons.read_model_missing", lesson=lesson_id, phase=phase.value)
+            return False
 
     return PhaseWorker(
         deps.gateway(), concurrency=_settings(deps).phase_concurrency, completed=completed

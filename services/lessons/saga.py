@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from events import Context, Envelope
+from events.common import GenerationUsage
 from events.lessons import (
     LessonCompleted,
     LessonFailed,
@@ -232,7 +233,10 @@ class LessonPipelineSaga(Saga[LessonState]):
                 self._score(after, event, ScoringPurpose.CANDIDATE, p.candidate, p.refinement_id)
             )
         if isinstance(p, LessonRefined) and state and self._concludes(state, p):
-            out += self._conclude_refined(after, event, p)
+            # A verdict of the rewriter carries the rewrite's usage; the gate's, none.
+            assert state.pending is not None
+            rewrite = p.usage or state.pending.usage
+            out += self._conclude_refined(after, event, p, rewrite)
         return out
 
     def _source(self) -> str:
@@ -337,9 +341,13 @@ class LessonPipelineSaga(Saga[LessonState]):
         return event.derive(refined, role="refined", source=self._source())
 
     def _conclude_refined(
-        self, after: LessonState, event: Envelope, p: LessonRefined
+        self,
+        after: LessonState,
+        event: Envelope,
+        p: LessonRefined,
+        rewrite: GenerationUsage | None,
     ) -> list[Envelope]:
-        phase, done = conclusion(after, p)
+        phase, done = conclusion(after, p, rewrite)
         return [
             event.derive(phase, role="phase:rewrite", source=self._source()),
             event.derive(done, role="completed", source=self._source()),

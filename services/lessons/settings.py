@@ -27,10 +27,9 @@ from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.lessons import RewriteSettings
+from services.settings import default_packs_dir
 
 __all__ = ["LessonSettings", "RefinementConfig", "ScoringConfig"]
-
-_PACKS = Path(__file__).resolve().parents[2] / "packs"
 
 
 class _Config(BaseModel):
@@ -82,7 +81,10 @@ class LessonSettings(BaseSettings):
     strategy: Literal["rules", "llm", "auto"] = Field(
         default="auto", description="the default strategy of a request that names none"
     )
-    packs_dir: Path = Field(default=_PACKS, description="content packs: <dir>/<pack>/pack.yaml")
+    packs_dir: Path = Field(
+        default_factory=default_packs_dir,
+        description="content packs: <dir>/<pack>/pack.yaml (default: NLS_PACKS_DIR)",
+    )
     phase_concurrency: int = Field(default=8, ge=1, le=64, description="phases in flight")
     deadline_s: float = Field(
         default=1800, gt=0, le=86_400, description="a lesson not completed by then fails"

@@ -90,14 +90,18 @@ def verdict_of(
         shadow=verdict.shadow,
         save_original=pending.settings.save_original,
         version=state.version + 1 if verdict.applied else None,
-        usage=pending.usage,
+        # The rewrite's usage is in its proposal, the candidate's score in its own event.
+        usage=None,
     )
 
 
 def conclusion(
-    after: LessonState, p: LessonRefined
+    after: LessonState, p: LessonRefined, rewrite: GenerationUsage | None
 ) -> tuple[LessonPhaseCompleted, LessonCompleted]:
-    """Phase 10's record and the pipeline's end, once the automatic refinement is decided."""
+    """Phase 10's record and the pipeline's end, once the automatic refinement is decided.
+
+    ``rewrite`` is the rewrite's usage, shown in the record's output: the event that
+    carried it already counted it, so the record's own ``usage`` stays empty."""
     output: dict[str, JsonValue] = {
         "refinementId": str(p.refinement_id),
         "outcome": p.outcome.value,
@@ -108,13 +112,14 @@ def conclusion(
         "shadow": p.shadow,
         "validationFailures": list(p.validation_failures),
     }
+    if rewrite is not None:
+        output["usage"] = rewrite.model_dump(mode="json")
     phase = LessonPhaseCompleted(
         lesson_id=after.instance_id,
         phase=P.REWRITE,
         status=PhaseStatus.COMPLETED,
         output=output,
-        duration_ms=round(p.usage.latency_ms) if p.usage else 0,
-        usage=p.usage,
+        duration_ms=round(rewrite.latency_ms) if rewrite else 0,
     )
     score = after.report.total if after.report else (p.original_score or 0.0)
     done = LessonCompleted(

@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
+import threading
 import uuid
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import httpx
+import orjson
 from hypothesis import strategies as st
 
 from events.lessons import (
@@ -32,8 +39,11 @@ from events.lessons import (
     ScoringPurpose,
 )
 from projections.lessons import LessonView
+from services.api.app import create_app
 from services.content.pack import Pack, load_pack
 from services.generation import Gateway
+from services.generation.contract import Completion, Provider, Reply
+from services.generation.prompts import load_prompt, prompt_tasks
 from services.lessons.contract import lesson_json
 from services.lessons.graph import PIPELINE
 from services.lessons.local import LocalPipeline
@@ -41,13 +51,26 @@ from services.lessons.material import material_for
 from services.lessons.phases import FAMILIES, PhaseContext
 from services.lessons.saga import LessonState
 from services.lessons.scoring.report import rubric_score
+from services.lessons.simulated import lesson_reply
+from services.settings import Settings
+from tests.support.helpers import wait_until
+from tests.support.platform import Main, agent, projector
+from tools.fakellm.server import data_of, system_of
 
 __all__ = [
+    "AGENTS",
     "EVENT_STRATEGIES",
     "PACKS",
+    "REWRITES",
+    "CountingProvider",
+    "LessonModel",
+    "api_client",
     "brief",
     "damaged",
+    "finished",
+    "lesson_agents",
     "lesson_for",
+    "lesson_task",
     "lesson_view",
     "outputs_for",
     "pack",
@@ -236,6 +259,246 @@ def lesson_view() -> LessonView:
         versions=[],
         lesson=lesson,
     )
+
+
+# a scripted model behind the fake servers ----------------------------------------------
+def lesson_task(body: dict[str, Any]) -> str | None:
+    """The lesson task a request to a fake server is for (its prompt is the system text)."""
+    system = system_of(body)
+    found = [t for t in prompt_tasks() if t.startswith("lesson-") and load_prompt(t).text in system]
+    return found[0] if found else None
+
+
+def _short_answers(lesson: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        q
+        for b in lesson["blocks"]
+        for q in b["content"].get("questions", [])
+        if q["answerType"] == "short-text"
+    ]
+
+
+def _better(lesson: dict[str, Any]) -> dict[str, Any]:
+    for q in _short_answers(lesson):
+        if len(q["expectedAnswer"]) == 1:
+            q["expectedAnswer"].append(q["expectedAnswer"][0].lower() + " (accepted)")
+    return lesson
+
+
+def _worse(lesson: dict[str, Any]) -> dict[str, Any]:
+    lesson["description"] = f"{lesson['description']} (rewritten: worse)"
+    return lesson
+
+
+def _first_question(lesson: dict[str, Any]) -> dict[str, Any]:
+    question: dict[str, Any] = next(
+        q for b in lesson["blocks"] for q in b["content"].get("questions", [])
+    )
+    return question
+
+
+def _explanation(lesson: dict[str, Any]) -> dict[str, Any]:
+    content: dict[str, Any] = next(
+        b["content"] for b in lesson["blocks"] if b["type"] == "explanation"
+    )
+    return content
+
+
+def _damage(kind: str, lesson: dict[str, Any]) -> dict[str, Any]:
+    """One validator layer's kind of damage, done to ``lesson`` in place."""
+    if kind == "dropped_block":
+        lesson["blocks"].pop()
+    elif kind == "changed_id":
+        lesson["blocks"][0]["id"] += "-x"
+    elif kind == "object_object":
+        _first_question(lesson)["questionText"] = "[object Object]"
+    elif kind == "bad_answer_type":
+        _first_question(lesson)["answerType"] = "matching"
+    elif kind == "emptied_explanation":
+        _explanation(lesson)["content"] = ""
+    return lesson
+
+
+Edit = Callable[[dict[str, Any]], dict[str, Any]]
+# What a rewrite may come back as: better, worse (valid, scoring lower), damaged in one
+# validator layer's way, or garbage the parser refuses.
+_DAMAGES = (
+    "dropped_block",
+    "changed_id",
+    "object_object",
+    "bad_answer_type",
+    "emptied_explanation",
+)
+_EDITS: dict[str, Edit] = {
+    "better": _better,
+    "worse": _worse,
+    **{kind: functools.partial(_damage, kind) for kind in _DAMAGES},
+}
+_GARBAGE: dict[str, Callable[[str], str]] = {
+    "not_json": lambda reply: "Here is the improved lesson: {lesson: ...}",
+    "cut_json": lambda reply: reply[: len(reply) // 2],
+    "not_a_lesson": lambda reply: '{"lesson": "see above", "changes": []}',
+}
+REWRITES = (*_EDITS, *_GARBAGE)
+
+# The judge's category points for 85 (Usable: Phase 10 runs), 93 and 80 (out of 90).
+_JUDGED = {
+    85.0: (15, 25, 20, 7.5, 4, 5),
+    93.0: (15, 28, 23, 8.7, 4, 5),
+    80.0: (15, 24, 18, 6, 4, 5),
+}
+
+
+def _judge(lesson: dict[str, Any]) -> dict[str, Any]:
+    """85 for a lesson as made, 93 once its short answers accept a variant, 80 if worse."""
+    if "(rewritten: worse)" in lesson.get("description", ""):
+        total = 80.0
+    elif any(a.endswith("(accepted)") for q in _short_answers(lesson) for a in q["expectedAnswer"]):
+        total = 93.0
+    else:
+        total = 85.0
+    names = ("schemaCompliance", "pedagogy", "questions", "markingRobustness", "visual", "safety")
+    categories = [{"category": c, "score": s} for c, s in zip(names, _JUDGED[total], strict=True)]
+    issues = []
+    for i, b in enumerate(lesson["blocks"]):
+        for k, q in enumerate(b["content"].get("questions", [])):
+            if q["answerType"] == "short-text" and len(q["expectedAnswer"]) == 1:
+                path = f"blocks[{i}].content.questions[{k}].expectedAnswer"
+                answer = q["expectedAnswer"][0]
+                issues.append(
+                    {
+                        "category": "markingRobustness",
+                        "section": f"{b['id']} accepts one spelling",
+                        "issue": "a rigid expectedAnswer with a single accepted string",
+                        "suggestion": f"Change {path} to also accept '{answer.lower()}'",
+                        "pointsLost": 0.5,
+                        "path": path,
+                        "value": [answer, answer.lower() + " (accepted)"],
+                    }
+                )
+    return {"categories": categories, "issues": issues[:15]}
+
+
+class LessonModel:
+    """The lesson tasks as a model on a fake server answers them, judge and rewriter scripted.
+
+    Phases are answered as ``services.lessons.simulated`` answers them; the judge scores
+    every lesson 85, 93 once a rewrite made its answers accept variants, 80 if a rewrite
+    made it worse. Each lesson's rewrites follow its queue (``plan``; ``better`` when
+    empty), and a re-ask gets the same kind of answer as the call it re-asks. ``calls``
+    counts the calls by lesson and task.
+    """
+
+    def __init__(self) -> None:
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self._plans: dict[str, deque[str]] = {}
+        self._current: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def plan(self, lesson_id: str, *rewrites: str) -> None:
+        unknown = set(rewrites) - set(REWRITES)
+        if unknown:
+            raise ValueError(f"unknown rewrites {sorted(unknown)} (known: {REWRITES})")
+        with self._lock:
+            self._plans.setdefault(lesson_id, deque()).extend(rewrites)
+
+    def tasks(self, lesson_id: str) -> Counter[str]:
+        with self._lock:
+            return Counter({t: n for (lid, t), n in self.calls.items() if lid == lesson_id})
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        task = lesson_task(body)
+        if task is None:
+            raise ValueError("not a lesson task")
+        data = data_of(body)
+        lesson_id = data["lesson"]["id"] if "lesson" in data else data["brief"]["lesson_id"]
+        reask = len(body.get("messages", body.get("contents", []))) > 1
+        with self._lock:
+            self.calls[(lesson_id, task)] += 1
+            if task == "lesson-rewrite" and not reask:
+                queue = self._plans.get(lesson_id)
+                self._current[lesson_id] = queue.popleft() if queue else "better"
+            kind = self._current.get(lesson_id, "better")
+        if task == "lesson-scoring":
+            return orjson.dumps(_judge(data["lesson"])).decode()
+        if task != "lesson-rewrite":
+            return orjson.dumps(lesson_reply(task, data)).decode()
+        lesson = copy.deepcopy(data["lesson"])
+        if kind in _EDITS:
+            reply = {"lesson": _EDITS[kind](lesson), "changes": [f"rewrite: {kind}"]}
+            return orjson.dumps(reply).decode()
+        good = orjson.dumps({"lesson": _better(lesson), "changes": []}).decode()
+        return _GARBAGE[kind](good)
+
+
+class CountingProvider:
+    """A provider that tallies what the provider it wraps answered: calls and tokens."""
+
+    def __init__(self, inner: Provider) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+        self.input_tokens = 0
+        self.output_tokens = 0
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def model(self) -> str:
+        return self.inner.model
+
+    async def complete(self, call: Completion) -> Reply:
+        reply = await self.inner.complete(call)
+        self.calls[call.task] += 1
+        self.input_tokens += reply.input_tokens
+        self.output_tokens += reply.output_tokens
+        return reply
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+# the lesson agents through the broker ---------------------------------------------------
+AGENTS = ("lesson-pipeline", "lesson-phases", "lesson-scorer", "lesson-rewriter")
+
+
+def lesson_agents(settings: Settings, gateway: Gateway, *, without: str = "") -> list[Main]:
+    """The projector of ``lessons`` and ``generation_usage`` and every lesson agent (but
+    ``without``), in this process."""
+    mains = [projector(settings, "lessons", "generation_usage")]
+    return mains + [agent(settings, n, gateway=gateway) for n in AGENTS if n != without]
+
+
+@asynccontextmanager
+async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The platform's API in this process, with its lifespan, as a client."""
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://api",
+            headers={"Authorization": "Bearer test-token"},
+        ) as client,
+    ):
+        yield client
+
+
+async def finished(api: httpx.AsyncClient, lesson_id: str, timeout: float = 90) -> dict[str, Any]:
+    """``GET /v1/lessons/{id}`` once the lesson is completed or failed."""
+
+    async def view() -> httpx.Response:
+        return await api.get(f"/v1/lessons/{lesson_id}")
+
+    got = await wait_until(
+        view,
+        lambda r: r.status_code == 200 and r.json()["status"] in ("completed", "failed"),
+        timeout=timeout,
+        what=f"lesson {lesson_id} to finish",
+    )
+    found: dict[str, Any] = got.json()
+    return found
 
 
 # a valid payload of every lessons event type --------------------------------------------

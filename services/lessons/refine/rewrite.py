@@ -27,6 +27,7 @@ from services.generation import Gateway, GenerationError, GenerationRequest, Inv
 from services.lessons.contract import Lesson
 from services.lessons.phases.base import FAMILY_PREFIX
 from services.lessons.refine.patches import apply_fixes
+from services.lessons.usage import spent_usage
 
 __all__ = ["REWRITE_TASK", "RewriteResult", "RewrittenLesson", "rewrite"]
 
@@ -112,9 +113,11 @@ async def llm_rewrite(
     try:
         made = await gateway.generate(request)
     except InvalidOutput as exc:
-        return RewriteResult(None, parse_error=f"{exc.reason}: {exc.args[0]}"[:1000])
+        spent = spent_usage(exc, family=request.family, gateway=gateway)
+        return RewriteResult(None, usage=spent, parse_error=f"{exc.reason}: {exc.args[0]}"[:1000])
     except GenerationError as exc:
-        return RewriteResult(None, run_error=f"{exc.reason}: {exc.args[0]}"[:1000])
+        spent = spent_usage(exc, family=request.family, gateway=gateway)
+        return RewriteResult(None, usage=spent, run_error=f"{exc.reason}: {exc.args[0]}"[:1000])
     return RewriteResult(made.value.lesson, made.value.changes, made.usage)
 
 
