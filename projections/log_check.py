@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -60,6 +61,8 @@ class LogFacts:
     ends: Mapping[TopicPartition, int]
     # fingerprint of the record at each checkpoint's next_offset - 1, where it was read
     last_applied: Mapping[TopicPartition, int]
+    # partitions whose record under the checkpoint is in the log but could not be read
+    unreadable: frozenset[TopicPartition] = frozenset()
 
 
 def judge(checkpoints: Mapping[TopicPartition, Checkpoint], facts: LogFacts) -> str | None:
@@ -74,6 +77,12 @@ def judge(checkpoints: Mapping[TopicPartition, Checkpoint], facts: LogFacts) -> 
             where = f"{tp.topic}:{tp.partition}"
             return f"checkpoint {cp.next_offset} of {where} is beyond the log end {end}"
         seen = facts.last_applied.get(tp)
+        if cp.last_fingerprint is not None and tp in facts.unreadable:
+            # Resuming unchecked could skip a new log's events: fold again instead.
+            return (
+                f"the record at {tp.topic}:{tp.partition}@{cp.next_offset - 1} could not be "
+                "read to check it"
+            )
         if cp.last_fingerprint is not None and seen is not None and seen != cp.last_fingerprint:
             return (
                 f"the record at {tp.topic}:{tp.partition}@{cp.next_offset - 1} is not the one "
@@ -98,10 +107,23 @@ async def observe(
             for tp, cp in checkpoints.items()
             if 0 < cp.next_offset <= ends.get(tp, 0)
         }
-        found = await records_at(reader, wanted)
+        found: dict[TopicPartition, Any] = {}
+        for timeout_s in READ_TIMEOUTS_S:  # a busy broker may take a while to answer
+            missing = {tp: o for tp, o in wanted.items() if tp not in found}
+            if not missing:
+                break
+            found.update(await records_at(reader, missing, timeout_s=timeout_s))
     finally:
         await reader.stop()
-    return LogFacts(log_id, ends, {tp: fingerprint(r.key, r.value) for tp, r in found.items()})
+    return LogFacts(
+        log_id,
+        ends,
+        {tp: fingerprint(r.key, r.value) for tp, r in found.items()},
+        frozenset(tp for tp in wanted if tp not in found),
+    )
+
+
+READ_TIMEOUTS_S = (2.0, 5.0, 10.0)
 
 
 async def start_over(conn: AsyncConnection, projection: Projection, reason: str) -> None:

@@ -24,3 +24,10 @@ def test_fingerprint_tells_key_and_value_apart() -> None:
     assert fingerprint(b"a", b"bc") != fingerprint(b"ab", b"c")
     assert fingerprint(None, b"x") != fingerprint(b"", b"x")
     assert fingerprint(b"k", b"v") == fingerprint(b"k", b"v")
+
+
+def test_a_record_that_cannot_be_read_is_not_taken_on_trust() -> None:
+    tp = TopicPartition("nls.learning", 0)
+    cp = Checkpoint(10, "cluster-a", 1234)
+    facts = LogFacts("cluster-a", {tp: 20}, {}, frozenset({tp}))
+    assert "could not be read" in (judge({tp: cp}, facts) or "")
