@@ -83,6 +83,11 @@ async def rebuild(
     """
     live = schema_of(engine)
     scratch = _rebuild_schema(live, projection)
+    # Child processes take about a second to start: start them now, while the fresh
+    # schema is made and the log's ends are read, and let them go if the log is small.
+    pool = (
+        _Children(projection, workers - 1) if workers > 1 and projection.partition_local else None
+    )
     async with engine.begin() as conn:
         await conn.execute(text(f'DROP SCHEMA IF EXISTS "{scratch}" CASCADE'))
         await create_schema(conn, scratch, [*projection.tables, CHECKPOINTS])
@@ -90,7 +95,7 @@ async def rebuild(
     log_id = await cluster_id(settings)
     ends = await _log_ends(settings, projection)
     total = sum(ends.values())
-    parallel = workers > 1 and projection.partition_local and total >= PARALLEL_MIN_EVENTS
+    parallel = pool is not None and total >= PARALLEL_MIN_EVENTS
     groups = _split(
         sorted(ends, key=lambda tp: (tp.topic, tp.partition)), workers if parallel else 1
     )
@@ -113,12 +118,14 @@ async def rebuild(
         report,
         log_id,
     )
-    if len(groups) == 1:
-        counts = [await own]
-    else:
-        counts = await _with_children(
-            projection, settings, scratch, groups[1:], ends, own, report, log_id
-        )
+    try:
+        if len(groups) == 1 or pool is None:
+            counts = [await own]
+        else:
+            counts = await pool.run(settings, scratch, groups[1:], ends, own, report, log_id)
+    finally:
+        if pool is not None:
+            pool.close()
     await swap_in(engine, projection, scratch)
     totals = {k: sum(c[k] for c in counts) for k in ("events", "applied", "dead")}
     log.info("projection.rebuilt", projection=projection.name, workers=len(groups), **totals)
@@ -297,52 +304,83 @@ async def _write_bulk(
         )
 
 
-async def _with_children(
-    projection: Projection,
-    settings: Settings,
-    scratch: str,
-    groups: list[list[TopicPartition]],
-    ends: dict[TopicPartition, int],
-    own: Coroutine[Any, Any, dict[str, int]],
-    report: Callable[[int], None],
-    log_id: str | None,
-) -> list[dict[str, int]]:
-    """Run ``own`` here while child processes fold the other groups."""
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Manager() as manager, ProcessPoolExecutor(len(groups), mp_context=ctx) as pool:
-        queue = manager.Queue()
+class _Children:
+    """Rebuild worker processes (spawned, warmed up at once) and their progress queue."""
+
+    def __init__(self, projection: Projection, count: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.ref = f"{type(projection).__module__}:{type(projection).__qualname__}"
+        self.queue: Any = ctx.Queue()
+        self.pool = ProcessPoolExecutor(
+            count, mp_context=ctx, initializer=_warm, initargs=(self.queue, self.ref)
+        )
+        self.started = [self.pool.submit(_ready) for _ in range(count)]
+
+    async def run(
+        self,
+        settings: Settings,
+        scratch: str,
+        groups: list[list[TopicPartition]],
+        ends: dict[TopicPartition, int],
+        own: Coroutine[Any, Any, dict[str, int]],
+        report: Callable[[int], None],
+        log_id: str | None,
+    ) -> list[dict[str, int]]:
+        """Run ``own`` here while the children fold the other groups."""
         loop = asyncio.get_running_loop()
         children = [
             loop.run_in_executor(
-                pool,
+                self.pool,
                 _child,
                 settings,
-                f"{type(projection).__module__}:{type(projection).__qualname__}",
+                self.ref,
                 scratch,
                 [(tp.topic, tp.partition) for tp in group],
                 {f"{tp.topic}:{tp.partition}": ends[tp] for tp in group},
-                queue,
                 log_id,
             )
             for group in groups
         ]
         stop = asyncio.Event()
 
+        def drain() -> None:
+            while not self.queue.empty():
+                report(self.queue.get_nowait())
+
         async def relay_progress() -> None:
             while not stop.is_set():
-                while not queue.empty():
-                    report(queue.get_nowait())
+                drain()
                 await asyncio.sleep(0.1)
 
         relay = asyncio.create_task(relay_progress())
         try:
-            results = await asyncio.gather(own, *children)
+            return list(await asyncio.gather(own, *children))
         finally:
             stop.set()
             await relay
-            while not queue.empty():
-                report(queue.get_nowait())
-    return list(results)
+            drain()
+
+    def close(self) -> None:
+        # Unused children (a small log) are not waited for: they exit on their own.
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+_PROGRESS: Any = None  # in a child: the queue its progress goes to
+
+
+def _warm(queue: Any, projection_ref: str) -> None:
+    """A child's start: keep the progress queue, and import what folding needs now."""
+    global _PROGRESS
+    _PROGRESS = queue
+    from projections.db import make_engine  # noqa: F401
+    from services.bus.producer import EventPublisher  # noqa: F401
+    from services.runtime.family import load
+
+    load(projection_ref)
+
+
+def _ready() -> None:
+    """Nothing: submitting it makes the pool start a child."""
 
 
 def _child(
@@ -351,7 +389,6 @@ def _child(
     scratch: str,
     tps: list[tuple[str, int]],
     ends: dict[str, int],
-    queue: Any,
     log_id: str | None,
 ) -> dict[str, int]:
     """A rebuild worker process (spawned): fold its partitions, report progress."""
@@ -375,7 +412,7 @@ def _child(
                     publisher,
                     parts,
                     ends_by_tp,
-                    queue.put,
+                    _PROGRESS.put,
                     log_id,
                 )
         finally:

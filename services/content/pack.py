@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from events import Envelope
@@ -40,6 +39,7 @@ from events.content import (
 )
 from events.errors import NlsError
 from events.questions import CONCEPT, default_question, phrasing_problems
+from services.content.yaml_lines import Loc, YamlSyntaxError, compose_with_lines, field_path
 
 __all__ = ["Pack", "PackError", "PackProblem", "concept_uuid", "load_pack"]
 
@@ -139,41 +139,17 @@ def _cluster_uuid(pack: str, slug: str) -> uuid.UUID:
 
 
 # YAML with line numbers ------------------------------------------------------------
-Path_ = tuple[str | int, ...]
+Path_ = Loc
 
 
 def _compose(text: str, name: str) -> tuple[Any, dict[Path_, int]]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PackError([PackProblem(name, line, "", f"not valid YAML: {problem}")]) from None
-    lines: dict[Path_, int] = {}
-    constructor = yaml.SafeLoader("")
-
-    def convert(n: yaml.Node, path: Path_) -> Any:
-        lines[path] = n.start_mark.line + 1
-        if isinstance(n, yaml.MappingNode):
-            return {
-                constructor.construct_object(k): convert(
-                    v, (*path, constructor.construct_object(k))
-                )
-                for k, v in n.value
-            }
-        if isinstance(n, yaml.SequenceNode):
-            return [convert(v, (*path, i)) for i, v in enumerate(n.value)]
-        return constructor.construct_object(n)
-
-    return (convert(node, ()) if node is not None else None), lines
+        return compose_with_lines(text)
+    except YamlSyntaxError as exc:
+        raise PackError([PackProblem(name, exc.line, "", str(exc))]) from None
 
 
-def _field(loc: Path_) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+_field = field_path
 
 
 def _problems(exc: ValidationError, name: str, lines: dict[Path_, int]) -> Iterator[PackProblem]:

@@ -18,10 +18,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from events.drills import GamePhase
+from services.content.yaml_lines import Loc, YamlSyntaxError, compose_with_lines, field_path
 from services.drills.principles import PrinciplesPack, drill_tags
 from services.drills.settings import DrillSettings
 
@@ -35,7 +35,6 @@ __all__ = [
 
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "packs" / "backgammon" / "principles.yaml"
 
-Loc = tuple[str | int, ...]
 _UNKNOWN = "is not a principle of this pack"
 
 
@@ -65,37 +64,12 @@ class PrinciplesError(ValueError):
 def _compose(text: str, name: str) -> tuple[Any, dict[Loc, int]]:
     """The YAML document and the line of every node, by its path."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        problems = [PrinciplesProblem(name, line, "", f"not valid YAML: {problem}")]
-        raise PrinciplesError(problems) from None
-    lines: dict[Loc, int] = {}
-    constructor = yaml.SafeLoader("")
-
-    def convert(n: yaml.Node, path: Loc) -> Any:
-        lines[path] = n.start_mark.line + 1
-        if isinstance(n, yaml.MappingNode):
-            out = {}
-            for k, v in n.value:
-                key = constructor.construct_object(k)
-                out[key] = convert(v, (*path, key))
-                lines[(*path, key)] = k.start_mark.line + 1  # the key's line, not its block's
-            return out
-        if isinstance(n, yaml.SequenceNode):
-            return [convert(v, (*path, i)) for i, v in enumerate(n.value)]
-        return constructor.construct_object(n)
-
-    return (convert(node, ()) if node is not None else None), lines
+        return compose_with_lines(text)
+    except YamlSyntaxError as exc:
+        raise PrinciplesError([PrinciplesProblem(name, exc.line, "", str(exc))]) from None
 
 
-def _field(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+_field = field_path
 
 
 class _Problems:

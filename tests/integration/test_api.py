@@ -25,6 +25,7 @@ from services.api.event_body import publishable
 from services.bootstrap import bootstrap
 from services.bus.memory import InMemoryPublisher
 from services.settings import Settings
+from tests.support.api import api_client
 from tests.support.helpers import background, count_rows, topic_size, wait_until
 from tests.support.platform import agent, projector
 
@@ -35,11 +36,8 @@ AUTH = {"Authorization": "Bearer test-token"}
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
-            yield c
+    async with api_client(settings, authorized=False) as c:
+        yield c
 
 
 def answer(learner: str = "ada", **payload: Any) -> dict[str, Any]:

@@ -17,12 +17,12 @@ import pytest
 from events import Context, encode, header
 from events.text import TEXT_ERROR_TYPE
 from projections.db import make_engine
-from services.api.app import create_app
 from services.bootstrap import bootstrap
 from services.bus.consumer import Delivery
 from services.bus.producer import EventPublisher
 from services.runtime.dead_letters import read_dead_letter
 from services.settings import Settings
+from tests.support.api import api_client
 from tests.support.helpers import (
     answer_event,
     background,
@@ -41,11 +41,8 @@ AUTH = {"Authorization": "Bearer test-token"}
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
-            yield c
+    async with api_client(settings, authorized=False) as c:
+        yield c
 
 
 def _answer(answer_given: str) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-import httpx
 import orjson
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -54,6 +53,7 @@ from services.generation import Gateway
 from services.generation.contract import Completion
 from services.generation.memory import ScriptedProvider
 from services.settings import Settings
+from tests.support.api import api_client
 from tests.support.helpers import background, wait_until
 from tests.support.platform import agent, projector
 
@@ -180,21 +180,6 @@ async def course_agents(
         mains.append(projector(settings, "courses"))
     async with background(*mains):
         yield
-
-
-@asynccontextmanager
-async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The platform's HTTP API in this process, with the test token."""
-    from services.api.app import create_app
-
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://api", headers=AUTH
-        ) as client,
-    ):
-        yield client
 
 
 async def views_of(

@@ -10,8 +10,7 @@ import functools
 import threading
 import uuid
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -39,7 +38,6 @@ from events.lessons import (
     ScoringPurpose,
 )
 from projections.lessons import LessonView
-from services.api.app import create_app
 from services.content.pack import Pack, load_pack
 from services.generation import Gateway
 from services.generation.contract import Completion, Provider, Reply
@@ -53,6 +51,7 @@ from services.lessons.saga import LessonState
 from services.lessons.scoring.report import rubric_score
 from services.lessons.simulated import lesson_reply
 from services.settings import Settings
+from tests.support.api import api_client
 from tests.support.helpers import wait_until
 from tests.support.platform import Main, agent, projector
 from tools.fakellm.server import data_of, system_of
@@ -468,21 +467,6 @@ def lesson_agents(settings: Settings, gateway: Gateway, *, without: str = "") ->
     ``without``), in this process."""
     mains = [projector(settings, "lessons", "generation_usage")]
     return mains + [agent(settings, n, gateway=gateway) for n in AGENTS if n != without]
-
-
-@asynccontextmanager
-async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The platform's API in this process, with its lifespan, as a client."""
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://api",
-            headers={"Authorization": "Bearer test-token"},
-        ) as client,
-    ):
-        yield client
 
 
 async def finished(api: httpx.AsyncClient, lesson_id: str, timeout: float = 90) -> dict[str, Any]:
