@@ -191,7 +191,7 @@ async def _fold_partitions(
         async def read() -> None:
             while remaining:
                 fetched = gaps.check(
-                    await reader.getmany(*remaining, timeout_ms=500, max_records=10_000), reader
+                    await reader.getmany(*remaining, timeout_ms=500, max_records=20_000), reader
                 )
                 batch = {
                     tp: [Delivery.from_record(r) for r in recs if r.offset < ends[tp]]
