@@ -7,7 +7,7 @@ complete, improves it, follows a drill series to "Generated 10/10 drills (Batch 
 its boards, requests a course, opens a dead letter and replays it, opens a workflow; a page
 without a session goes to sign-in and a form without its CSRF token is refused. Every form
 control has a label, the skip link comes first, and pages fit a phone's width. A screenshot
-of each page goes to docs/console/ (the README shows them).
+of each page goes to test-artifacts/console/ (the README shows copies from docs/console/).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from tools.devstack.provision import BrokerInfo, DatabaseInfo
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = ROOT / "docs" / "console"
+SHOTS = ROOT / "test-artifacts" / "console"  # copies of them are shown in the README
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 FLAGS = (
