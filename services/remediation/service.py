@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Sequence
@@ -132,6 +133,7 @@ class JITGenerationService:
         self.strategy = strategy
         self.sink = sink
         self._cache: dict[str, JitResult] = {}
+        self._inflight: dict[str, asyncio.Future[None]] = {}
 
     # the four triggers ---------------------------------------------------------------
     async def generate_for_failed_question(
@@ -204,6 +206,23 @@ class JITGenerationService:
         key = cache_key(request.concept_id, request.trigger, request.content_types)
         if key in self._cache:
             return replace(self._cache[key], from_cache=True)
+        # A request for a key already being generated (a worker takes several at once)
+        # waits for that generation and answers from the cache, as the seed's cache does.
+        pending = self._inflight.get(key)
+        if pending is not None:
+            await asyncio.shield(pending)
+            if key in self._cache:
+                return replace(self._cache[key], from_cache=True)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            return await self._generate(key, request)
+        finally:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+            future.set_result(None)
+
+    async def _generate(self, key: str, request: JitRequest) -> JitResult:
         started = time.perf_counter()
         errors: list[str] = []
         concept, sibling_list, existing = await self.store.snapshot(request.concept_id)

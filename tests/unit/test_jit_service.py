@@ -81,6 +81,19 @@ async def test_cache_hits_and_clear_counts() -> None:
     assert not fresh.from_cache
 
 
+async def test_concurrent_requests_for_one_key_generate_once() -> None:
+    """A worker takes several requests at once: the second waits for the first's atoms."""
+    import asyncio
+
+    jit = service()
+    first, second = await asyncio.gather(
+        jit.generate_for_missing_coverage(OSPF.concept_id, 3),
+        jit.generate_for_missing_coverage(OSPF.concept_id, 3),
+    )
+    assert sorted([first.from_cache, second.from_cache]) == [False, True]
+    assert first.atoms == second.atoms
+
+
 async def test_user_requests_of_one_type_make_new_atoms_each_time() -> None:
     store = MemoryContentStore.of(CONCEPTS)
     jit = JITGenerationService(store, Gateway())
