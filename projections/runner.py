@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -250,10 +251,20 @@ class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
         self.projector = projector
 
     async def on_partitions_revoked(self, revoked: object) -> None:
-        return None
+        self.projector.verified.clear()
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        await self.projector.seek_to_checkpoints(list(assigned))
+        # aiokafka logs and swallows a listener's exception, and the consumer would then
+        # resume where the group left off: a partition not checked here stays unverified,
+        # and the run loop checks it before folding anything of it.
+        try:
+            await self.projector.seek_to_checkpoints(list(assigned))
+        except Exception as exc:
+            log.warning(
+                "projection.check_deferred",
+                projection=self.projector.projection.name,
+                reason=f"{type(exc).__name__}: {exc}",
+            )
 
 
 class Projector:
@@ -278,6 +289,8 @@ class Projector:
         self.fetch_gaps = GapGuard(agent_name(projection))
         self.ready = asyncio.Event()
         self.log_id: str | None = None
+        # partitions whose position was checked against the log since their assignment
+        self.verified: set[TopicPartition] = set()
 
     @property
     def group_id(self) -> str:
@@ -302,7 +315,29 @@ class Projector:
             consumer.seek(tp, offset)
             self.fetch_gaps.expect(tp, offset)
             self._gaps.pop(tp, None)
+        self.verified.update(assigned)
         self.ready.set()
+
+    async def _only_verified(self, consumer: AIOKafkaConsumer, fetched: Any) -> Any:
+        """The fetched records of partitions already checked against the log; the others
+        are checked now (and sought to their checkpoints), their records read again."""
+        unchecked = [tp for tp in fetched if tp not in self.verified]
+        if not unchecked:
+            return fetched
+        try:
+            await self.seek_to_checkpoints(unchecked)
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            log.warning(
+                "projection.check_retry",
+                projection=self.projection.name,
+                reason=f"{type(exc).__name__}: {exc}",
+            )
+            for tp in unchecked:  # read them again once the check succeeds
+                consumer.seek(tp, fetched[tp][0].offset)
+            await asyncio.sleep(self.policy.delay(1))
+        return {tp: recs for tp, recs in fetched.items() if tp not in unchecked}
 
     async def _fold_with_retry(self, batch: Batch) -> FoldResult:
         attempt = 0
@@ -345,6 +380,7 @@ class Projector:
                     timeout_ms=self.settings.batch_timeout_ms,
                     max_records=self.settings.batch_max_records,
                 )
+                fetched = await self._only_verified(consumer, fetched)
                 fetched = self.fetch_gaps.check(fetched, consumer)
                 if not fetched:
                     continue
