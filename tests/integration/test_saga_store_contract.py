@@ -8,6 +8,7 @@ the worker was killed and its table rebuilt from the changelog.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import uuid
 from pathlib import Path
@@ -71,19 +72,24 @@ async def send(settings: Settings, ops: list[dict[str, Any]], first_seq: int) ->
             await pub.send_raw(f"{settings.topic_prefix}.store-ops", op["key"].encode(), body, [])
 
 
-async def results(settings: Settings, count: int) -> list[Any]:
+async def results(settings: Settings, count: int, log: Path) -> list[Any]:
     topic = f"{settings.topic_prefix}.store-results"
 
     async def read() -> list[dict[str, Any]]:
         try:
-            return [orjson.loads(r.value) for r in await read_topic(settings, topic)]
+            records = await read_topic(settings, topic, timeout=20)
         except RuntimeError:  # not created yet
             return []
+        return [orjson.loads(r.value) for r in records]
 
     def answered(rs: list[dict[str, Any]]) -> bool:
         return {r["seq"] for r in rs} >= set(range(count))
 
-    got = await wait_until(read, answered, timeout=90, what="results")
+    try:
+        got = await wait_until(read, answered, timeout=120, what="results")
+    except AssertionError as exc:
+        tail = (await asyncio.to_thread(log.read_text))[-3000:]
+        raise AssertionError(f"{exc}\nworker log:\n{tail}") from None
     # A restarted worker may run operations again (at least once): the last answer counts.
     latest = {r["seq"]: r["result"] for r in got}
     return [latest[seq] for seq in range(count)]
@@ -100,14 +106,14 @@ async def test_a_faust_table_answers_what_the_fake_answers(
     first = worker(settings, log)
     try:
         await send(settings, ops, 0)
-        assert await results(settings, len(ops)) == expected(ops), log.read_text()[-2000:]
+        assert await results(settings, len(ops), log) == expected(ops), log.read_text()[-2000:]
         first.kill()  # the table must come back from its changelog
         first.wait()
         second = worker(settings, log)
         try:
             again = [{"op": "get", "key": "a"}, {"op": "items", "key": "b"}]
             await send(settings, again, len(ops))
-            got = (await results(settings, len(ops) + len(again)))[len(ops) :]
+            got = (await results(settings, len(ops) + len(again), log))[len(ops) :]
             assert got == expected([*ops, *again])[len(ops) :], log.read_text()[-2000:]
         finally:
             second.terminate()
