@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from events import CATALOG, Payload
+from events import CATALOG
 from services.errors import UnknownName
 from services.registry import FAMILIES
-from services.runtime.family import AgentSpec, Deps, FamilySpec, load, topics_of
+from services.runtime.family import AgentSpec, Deps, FamilySpec, load
 from services.settings import Settings
 
 if TYPE_CHECKING:
@@ -255,9 +255,6 @@ class Platform:
                 self.settings, spec.name, handlers=[(built, spec.topics(self.settings))], deps=deps
             )
         return app
-
-    def topics_of(self, types: Iterable[type[Payload]]) -> list[str]:
-        return topics_of(types, self.settings.topics())
 
 
 def family_specs() -> list[FamilySpec]:
