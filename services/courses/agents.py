@@ -31,7 +31,6 @@ from events.courses import (
     CourseCandidateFailed,
     CourseCandidateGenerated,
     CourseCandidateRequested,
-    CourseDraft,
     CourseRequested,
 )
 from services.bus.consumer import Delivery
@@ -42,7 +41,7 @@ from services.courses.facts import FactBank
 from services.courses.llm import ReviewTask
 from services.courses.planning import announcement, plan_candidates
 from services.courses.rules import CandidateTask
-from services.courses.scoring import Review, Scorecard, needs_improvement, score
+from services.courses.scoring import Scorecard, needs_improvement, score
 from services.courses.settings import CourseSettings
 from services.courses.strategies import COURSE_CANDIDATES, COURSE_REVIEWS
 from services.generation import Family, Gateway, Generated, GenerationError, generate, resolve
@@ -111,6 +110,33 @@ async def _run(
     return await family.llm(value, gateway)
 
 
+async def _stage(
+    family: Family[In, Out],
+    stage: Literal["generation", "review"],
+    task: In,
+    event: Envelope,
+    plan: CandidatePlan,
+    course_id: uuid.UUID,
+    gateway: Gateway,
+    settings: CourseSettings,
+) -> Generated[Out] | Envelope:
+    """One candidate stage within its time limit, or the event saying why it failed."""
+    limit = settings.course_candidate_timeout_s
+    try:
+        async with asyncio.timeout(limit):
+            return await _run(
+                family, task, plan.strategy, gateway, fallback=settings.course_llm_fallback
+            )
+    except TimeoutError:
+        what = "candidate" if stage == "generation" else "review"
+        return _failed(event, plan, course_id, stage, "timeout", f"no {what} within {limit:g}s")
+    except GenerationError as exc:
+        usage = _spent_usage(exc, "courses", "llm")
+        return _failed(event, plan, course_id, stage, exc.reason, str(exc), usage)
+    except CourseError as exc:
+        return _failed(event, plan, course_id, stage, exc.reason, str(exc))
+
+
 def _failed(
     event: Envelope,
     plan: CandidatePlan,
@@ -171,24 +197,18 @@ class CandidateGenerator:
             previous=plan.previous,
             timeout_s=self.settings.course_llm_timeout_s,
         )
-        limit = self.settings.course_candidate_timeout_s
-        try:
-            async with asyncio.timeout(limit):
-                made: Generated[CourseDraft] = await _run(
-                    COURSE_CANDIDATES,
-                    task,
-                    plan.strategy,
-                    self.gateway,
-                    fallback=self.settings.course_llm_fallback,
-                )
-        except TimeoutError:
-            why = f"no candidate within {limit:g}s"
-            return [_failed(event, plan, r.course_id, "generation", "timeout", why)]
-        except GenerationError as exc:
-            usage = _spent_usage(exc, "courses", "llm")
-            return [_failed(event, plan, r.course_id, "generation", exc.reason, str(exc), usage)]
-        except CourseError as exc:
-            return [_failed(event, plan, r.course_id, "generation", exc.reason, str(exc))]
+        made = await _stage(
+            COURSE_CANDIDATES,
+            "generation",
+            task,
+            event,
+            plan,
+            r.course_id,
+            self.gateway,
+            self.settings,
+        )
+        if isinstance(made, Envelope):
+            return [made]
         log.info(
             "Candidate generated",
             course_id=str(r.course_id),
@@ -230,22 +250,11 @@ class CandidateReviewer:
             seed=plan.diversity.seed,
             timeout_s=self.settings.course_llm_timeout_s,
         )
-        limit = self.settings.course_candidate_timeout_s
-        try:
-            async with asyncio.timeout(limit):
-                reviewed: Generated[Review] = await _run(
-                    COURSE_REVIEWS,
-                    task,
-                    plan.strategy,
-                    self.gateway,
-                    fallback=self.settings.course_llm_fallback,
-                )
-        except TimeoutError:
-            why = f"no review within {limit:g}s"
-            return [_failed(event, plan, g.course_id, "review", "timeout", why)]
-        except GenerationError as exc:
-            usage = _spent_usage(exc, "courses", "llm")
-            return [_failed(event, plan, g.course_id, "review", exc.reason, str(exc), usage)]
+        reviewed = await _stage(
+            COURSE_REVIEWS, "review", task, event, plan, g.course_id, self.gateway, self.settings
+        )
+        if isinstance(reviewed, Envelope):
+            return [reviewed]
         card = score(report, reviewed.value)
         retry = (
             plan.method == "single"
