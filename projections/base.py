@@ -97,6 +97,10 @@ class Projection(Protocol):
         """Columns left out of checksums (e.g. projected_at)."""
 
     @property
+    def interactive(self) -> bool:
+        """A learner waits on its rows: its consumer fetches with the short wait."""
+
+    @property
     def partition_local(self) -> bool:
         """True when no row depends on events of two partitions (rebuilds may run
         partitions in parallel)."""
@@ -133,6 +137,7 @@ class EventProjection(ABC):
     # True when no row depends on events of two partitions (rebuilds may then
     # fold partitions in parallel); every projection keyed by its aggregate is.
     partition_local: ClassVar[bool] = True
+    interactive: ClassVar[bool] = False
 
     @cached_property
     def consumed_types(self) -> frozenset[str]:

@@ -329,6 +329,7 @@ class CoursesProjection:
     tables = (COURSES, COURSE_CANDIDATES, COURSE_EVENTS)
     volatile_columns: frozenset[str] = frozenset()
     partition_local = True  # everything of a course is keyed by its id
+    interactive = False
 
     def topics(self, names: TopicNames) -> list[str]:
         return [names.domain(Context.COURSES)]

@@ -89,6 +89,7 @@ class DeadLettersProjection:
     tables = (DEAD_LETTERS, DEAD_LETTER_REPLAYS)
     volatile_columns: frozenset[str] = frozenset()
     partition_local = True  # a failure is reported on one partition
+    interactive = False
 
     def topics(self, names: TopicNames) -> list[str]:
         return names.all_dlq()

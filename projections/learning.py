@@ -107,6 +107,7 @@ class LearningProjection(EventProjection):
     tables = (ATTEMPTS, DIAGNOSES, LEARNER_CONCEPTS)
     consumes = (AnswerSubmitted, FailureDiagnosed)
     volatile_columns = frozenset({"projected_at"})
+    interactive = True  # the diagnosis a learner's app shows
     # every row belongs to one learner, and learners are keys
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:

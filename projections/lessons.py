@@ -170,6 +170,7 @@ class LessonsProjection:
     tables = (LESSONS, LESSON_PHASES, LESSON_VERSIONS, LESSON_APPLIED)
     volatile_columns: frozenset[str] = frozenset()
     partition_local = True  # everything of a lesson is keyed by it
+    interactive = False
     _types = frozenset(
         {
             LessonRequested.event_type,

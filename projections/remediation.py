@@ -71,6 +71,7 @@ class RemediationProjection(EventProjection):
     tables = (REMEDIATION_PLANS,)
     consumes = (RemediationPlanned,)
     volatile_columns = frozenset({"projected_at"})
+    interactive = True  # the plan a learner waits for after a wrong answer
     # plans are keyed by learner
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:

@@ -38,6 +38,7 @@ class TrainingProjection(EventProjection):
     name = "training"
     tables = (TRAINING_SESSIONS,)
     consumes = (SessionJitGenerated,)
+    interactive = True  # today's session, which the athlete waits for
     # keyed by session
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:

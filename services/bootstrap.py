@@ -210,7 +210,7 @@ class Platform:
             )
         runner = BatchRunner(
             built,
-            settings=self.settings,
+            settings=self.settings.for_consumer(interactive=spec.interactive),
             publisher=publisher,
             topics=spec.topics(self.settings),
             group_id=f"{self.settings.topic_prefix}.{spec.name}",
@@ -231,7 +231,12 @@ class Platform:
 
         engine = deps.engine()
         projectors = [
-            Projector(p, settings=self.settings, engine=engine, publisher=publisher)
+            Projector(
+                p,
+                settings=self.settings.for_consumer(interactive=p.interactive),
+                engine=engine,
+                publisher=publisher,
+            )
             for p in self.chosen_projections(names)
         ]
         await asyncio.gather(*(p.run(stop) for p in projectors))
@@ -248,11 +253,12 @@ class Platform:
 
         deps = self.deps()
         built = spec.build(deps)
+        settings = self.settings.for_consumer(interactive=spec.interactive)
         if isinstance(built, Saga):
-            app = build_app(self.settings, spec.name, sagas=[built], deps=deps)
+            app = build_app(settings, spec.name, sagas=[built], deps=deps)
         else:
             app = build_app(
-                self.settings, spec.name, handlers=[(built, spec.topics(self.settings))], deps=deps
+                settings, spec.name, handlers=[(built, spec.topics(settings))], deps=deps
             )
         return app
 

@@ -114,7 +114,12 @@ class Settings(BaseSettings):
     idempotent_producer: bool = Field(
         default=False, description="on for Redpanda/Kafka; the embedded Tansu broker rejects it"
     )
-    producer_linger_ms: int = Field(default=2, ge=0)
+    producer_linger_ms: int = Field(
+        default=0,
+        ge=0,
+        description="0: a send leaves at once (every hop of a flow pays any linger); "
+        "records still batch while a request is in flight",
+    )
 
     # broker security (every client: producer, consumers, admin, faust) ----
     kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
@@ -158,7 +163,24 @@ class Settings(BaseSettings):
 
     # agents ---------------------------------------------------------------
     batch_max_records: int = Field(default=2000, ge=1)
-    fetch_max_wait_ms: int = Field(default=20, ge=0, le=5000)
+    # Kafka and Redpanda answer a waiting fetch as soon as data arrives; the embedded
+    # Tansu broker answers only when the wait ends, so there the wait is every hop's
+    # latency floor, and a shorter one costs idle requests (CPU) on both sides: the
+    # consumers a learner waits on get a short wait, the rest a longer one, so that
+    # their idle fetches leave the CPU to the short path.
+    fetch_max_wait_ms: int | None = Field(
+        default=None,
+        ge=0,
+        le=5000,
+        description="an idle fetch's wait; unset: 100 ms on the embedded broker, 500 on Kafka",
+    )
+    interactive_fetch_max_wait_ms: int | None = Field(
+        default=None,
+        ge=0,
+        le=5000,
+        description="the same for the agents and read models a learner waits on "
+        "(AgentSpec.interactive); unset: 5 ms on the embedded broker, 500 on Kafka",
+    )
     batch_timeout_ms: int = Field(default=50, ge=1)
     handler_concurrency: int = Field(default=4, ge=1, description="partitions processed at once")
     retry_max_attempts: int = Field(default=5, ge=1)
@@ -256,6 +278,21 @@ class Settings(BaseSettings):
         if self.db_reader_role == self.db_projector_role:
             raise ValueError("NLS_DB_READER_ROLE and NLS_DB_PROJECTOR_ROLE must differ")
         return self
+
+    def fetch_wait_ms(self, *, interactive: bool = False) -> int:
+        """How long an idle fetch of a consumer waits (see ``fetch_max_wait_ms``)."""
+        explicit = self.interactive_fetch_max_wait_ms if interactive else self.fetch_max_wait_ms
+        if explicit is not None:
+            return explicit
+        if self.broker_flavour != "tansu":
+            return 500
+        return 5 if interactive else 100
+
+    def for_consumer(self, *, interactive: bool) -> Settings:
+        """These settings, with the fetch wait of an interactive consumer or a plain one."""
+        return self.model_copy(
+            update={"fetch_max_wait_ms": self.fetch_wait_ms(interactive=interactive)}
+        )
 
     def faust_data_path(self) -> Path:
         """Where faust apps keep their data (each in its own folder under it)."""

@@ -71,8 +71,9 @@ def consumer_config(settings: Settings, group_id: str | None, **overrides: Any) 
         "group_id": group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
-        # An idle fetch returns after this long at most: the latency floor of every hop.
-        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+        # On the embedded broker an idle fetch answers only after this long: the
+        # latency floor of every hop (Settings.fetch_max_wait_ms).
+        "fetch_max_wait_ms": settings.fetch_wait_ms(),
         "max_partition_fetch_bytes": 4 * 1024 * 1024,
         "fetch_max_bytes": 32 * 1024 * 1024,
         "max_poll_interval_ms": 300_000,

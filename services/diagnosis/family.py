@@ -26,6 +26,7 @@ FAMILY = FamilySpec(
             runner="batched",
             build=_diagnoser,
             replicas=2,
+            interactive=True,
         ),
     ),
     read_models=("projections.learning:LearningProjection",),

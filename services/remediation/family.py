@@ -50,6 +50,7 @@ FAMILY = FamilySpec(
             produces=(RemediationPlanned, AtomGenerationRequested),
             runner="batched",
             build=_router,
+            interactive=True,
         ),
         AgentSpec(
             "jit",
@@ -59,6 +60,7 @@ FAMILY = FamilySpec(
             runner="faust",
             build=_generator,
             replicas=2,
+            interactive=True,
         ),
     ),
     read_models=("projections.remediation:RemediationProjection",),

@@ -134,6 +134,10 @@ class AgentSpec:
     build: Callable[[Deps], Any]
     saga: bool = False
     replicas: int = 1  # processes in the compose deployment (at most the partitions)
+    # A learner waits on what it produces: it fetches with the short wait
+    # (Settings.interactive_fetch_max_wait_ms), which on the embedded broker is
+    # each hop's latency floor.
+    interactive: bool = False
 
     @property
     def consumed_types(self) -> frozenset[str]:

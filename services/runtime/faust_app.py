@@ -200,7 +200,7 @@ def build_app(
         broker_commit_interval=1.0,
         **broker_options(settings),
     )
-    app.conf.nls_fetch_max_wait_ms = settings.fetch_max_wait_ms
+    app.conf.nls_fetch_max_wait_ms = settings.fetch_wait_ms()
     app.publisher = LazyPublisher(settings, client_id=group)
     app.deps = deps
 

@@ -29,6 +29,7 @@ FAMILY = FamilySpec(
             produces=(SessionJitGenerated,),
             runner="faust",
             build=_adjuster,
+            interactive=True,
         ),
     ),
     read_models=("projections.training:TrainingProjection",),

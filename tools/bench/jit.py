@@ -9,9 +9,10 @@ needs generation (first miss of a fresh learner on a concept without enough
 suitable atoms: no cache hit). Two runs:
 
 1. rules: the whole path is our overhead;
-2. llm: the real anthropic SDK against the local fake server, whose simulated model
-   answers correctly, slowed by fault injection (``latency_ms``) like a real model;
-   overhead = latency - model latency.
+2. llm: the real anthropic SDK against the local fake server (a process of its own,
+   as a real model's server is), whose simulated model answers correctly, slowed by
+   fault injection (``latency_ms``) like a real model; overhead = latency - model
+   latency (calls made x ``latency_ms``).
 
 Latency is answer published -> plan row written (``remediation_plans.projected_at``).
 """
@@ -46,8 +47,7 @@ from services.settings import Settings
 from tools.bench.common import bench_settings, start_workers, stop_workers
 from tools.bench.pipeline import pct
 from tools.devstack.provision import broker, database
-from tools.fakellm import FakeLLM
-from tools.fakellm.simulated import simulated_model
+from tools.fakellm.process import serve_simulated
 
 console = Console()
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,7 +211,7 @@ def main(n: int, rate: float, model_ms: int) -> None:
     with ExitStack() as stack:
         kafka = stack.enter_context(broker())
         pg = stack.enter_context(database())
-        fake = stack.enter_context(FakeLLM("anthropic", responder=simulated_model))
+        model_url = stack.enter_context(serve_simulated("anthropic"))
         console.print(
             f"broker: {kafka.origin}, postgres: {pg.origin}, machine: {platform.machine()}, "
             f"{os.cpu_count()} cores, Python {platform.python_version()}"
@@ -220,7 +220,7 @@ def main(n: int, rate: float, model_ms: int) -> None:
         llm_env = {
             "NLS_JIT_STRATEGY": "llm",
             "ANTHROPIC_API_KEY": "bench",
-            "ANTHROPIC_BASE_URL": fake.url,
+            "ANTHROPIC_BASE_URL": model_url,
             "ANTHROPIC_MODEL": "claude-haiku-4-5",
             "NLS_LLM_FAULTS": f"latency_ms={model_ms},seed=1",
         }
