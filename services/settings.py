@@ -179,7 +179,7 @@ class Settings(BaseSettings):
         ge=0,
         le=5000,
         description="the same for the agents and read models a learner waits on "
-        "(AgentSpec.interactive); unset: 5 ms on the embedded broker, 500 on Kafka",
+        "(AgentSpec.interactive); unset: 20 ms on the embedded broker, 500 on Kafka",
     )
     batch_timeout_ms: int = Field(default=50, ge=1)
     handler_concurrency: int = Field(default=4, ge=1, description="partitions processed at once")
@@ -286,7 +286,7 @@ class Settings(BaseSettings):
             return explicit
         if self.broker_flavour != "tansu":
             return 500
-        return 5 if interactive else 100
+        return 20 if interactive else 100
 
     def for_consumer(self, *, interactive: bool) -> Settings:
         """These settings, with the fetch wait of an interactive consumer or a plain one."""
