@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import uvicorn
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -199,9 +199,17 @@ class Console:
     ) -> None:
         """A page without live parts: reload it every second until ``probe`` holds."""
         deadline = time.monotonic() + timeout
-        while not probe(self.d):
+
+        def holds() -> bool:
+            try:
+                return bool(probe(self.d))
+            except (NoSuchElementException, StaleElementReferenceException):
+                return False  # the reload has not drawn the page yet
+
+        while not holds():
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what} on {self.path()}")
+                shown = self.d.page_source[:500]
+                raise AssertionError(f"timed out waiting for {what} on {self.path()}: {shown}")
             time.sleep(1)
             self.d.refresh()
 

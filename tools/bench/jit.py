@@ -10,9 +10,9 @@ suitable atoms: no cache hit). Two runs:
 
 1. rules: the whole path is our overhead;
 2. llm: the real anthropic SDK against the local fake server (a process of its own,
-   as a real model's server is), whose simulated model answers correctly, slowed by
-   fault injection (``latency_ms``) like a real model; overhead = latency - model
-   latency (calls made x ``latency_ms``).
+   as a real model's server is), whose simulated model answers correctly after
+   ``--model-latency-ms`` on the server, as a real model does; overhead = latency -
+   model latency (calls made x the model's latency).
 
 Latency is answer published -> plan row written (``remediation_plans.projected_at``).
 """
@@ -211,7 +211,7 @@ def main(n: int, rate: float, model_ms: int) -> None:
     with ExitStack() as stack:
         kafka = stack.enter_context(broker())
         pg = stack.enter_context(database())
-        model_url = stack.enter_context(serve_simulated("anthropic"))
+        model_url = stack.enter_context(serve_simulated("anthropic", latency_ms=model_ms))
         console.print(
             f"broker: {kafka.origin}, postgres: {pg.origin}, machine: {platform.machine()}, "
             f"{os.cpu_count()} cores, Python {platform.python_version()}"
@@ -222,7 +222,6 @@ def main(n: int, rate: float, model_ms: int) -> None:
             "ANTHROPIC_API_KEY": "bench",
             "ANTHROPIC_BASE_URL": model_url,
             "ANTHROPIC_MODEL": "claude-haiku-4-5",
-            "NLS_LLM_FAULTS": f"latency_ms={model_ms},seed=1",
         }
         llm = asyncio.run(run(kafka, pg, "llm", llm_env, n, rate, model_ms))
     table = Table(

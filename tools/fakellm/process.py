@@ -14,10 +14,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def serve_simulated(flavour: str = "anthropic") -> Iterator[str]:
+def serve_simulated(flavour: str = "anthropic", *, latency_ms: float = 0.0) -> Iterator[str]:
     """Start the simulated model; yields its base URL, stops it on exit."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tools.fakellm", "--flavour", flavour],
+        [
+            sys.executable,
+            "-m",
+            "tools.fakellm",
+            "--flavour",
+            flavour,
+            "--latency-ms",
+            str(latency_ms),
+        ],
         stdout=subprocess.PIPE,
         cwd=ROOT,
         text=True,

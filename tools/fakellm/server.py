@@ -101,6 +101,7 @@ class FakeLLM:
     flavour: Flavour
     model: str = "fake-model"
     responder: Responder | None = None
+    latency_s: float = 0.0  # every reply waits this long on the server, as a model's does
     requests: list[dict[str, Any]] = field(default_factory=list)
     _script: deque[Scripted] = field(default_factory=deque)
     _seen_systems: set[str] = field(default_factory=set)
@@ -167,8 +168,8 @@ class FakeLLM:
             step = Scripted(self.responder(body))
         else:
             step = Scripted(None, status=500)
-        if step.delay_s:
-            await asyncio.sleep(step.delay_s)
+        if step.delay_s or self.latency_s:
+            await asyncio.sleep(step.delay_s + self.latency_s)
         return step
 
     async def _anthropic(self, request: Request) -> Response:
