@@ -260,7 +260,7 @@ class QuietWorker(faust.Worker):  # type: ignore[misc]
 
     To spin on every log record, the spinner sets the root logger to DEBUG, so
     aiokafka, httpx and the SDKs built a debug record for every fetch and every
-    request: a tenth of the jit worker's CPU, on the path a learner waits on.
+    request: about 8 % of the jit worker's CPU samples.
     """
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
