@@ -16,15 +16,13 @@ from typing import Any
 
 import faust
 import structlog
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
-from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
-from faust.transport.drivers.aiokafka import Transport as AIOKafkaTransport
 
 from events import utcnow
 from services.bus.consumer import Delivery, consumer_timeouts
 from services.bus.producer import EventPublisher
 from services.bus.security import faust_credentials
 from services.runtime.family import Deps
+from services.runtime.faust_transport import SafeTableManager, Transport
 from services.runtime.handler import EventHandler, Guard, RetryPolicy
 from services.runtime.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED
 from services.runtime.saga import (
@@ -103,33 +101,12 @@ class FaustTableStore:
                 yield key, decode_stored(raw, self.state_type)
 
 
-class _Thread(AIOKafkaConsumerThread):  # type: ignore[misc]
-    """faust fixes the consumer's fetch wait at 1.5 s. Kafka and Redpanda answer a
-    waiting fetch as soon as data arrives, but the embedded Tansu broker holds it for
-    the whole wait, which put ~450 ms (p50) on every hop through a faust agent.
-    The consumer is not started yet here, so its fetcher takes our wait."""
-
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = self.app.conf.nls_fetch_max_wait_ms
-        return consumer
-
-
-class _Consumer(AIOKafkaConsumer):  # type: ignore[misc]
-    def _new_consumer_thread(self) -> _Thread:
-        return _Thread(self, loop=self.loop, beacon=self.beacon)
-
-
-class _Transport(AIOKafkaTransport):  # type: ignore[misc]
-    Consumer = _Consumer
-
-
 class AgentApp(faust.App):  # type: ignore[misc]
     publisher: LazyPublisher
     deps: Deps | None = None  # the resources its handlers were built with
 
     def _new_transport(self) -> Any:
-        return _Transport(self.conf.broker_consumer, self)
+        return Transport(self.conf.broker_consumer, self)
 
     def _create_directories(self) -> None:
         # faust makes only the last folder; the data dir's parents may be new too.
@@ -187,6 +164,7 @@ def build_app(
         value_serializer="raw",
         key_serializer="raw",
         store="memory://",
+        TableManager=SafeTableManager,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         table_standby_replicas=0,

@@ -371,10 +371,14 @@ async def test_learners_and_operations_pages(settings: Settings) -> None:
         async def learner() -> str:
             return (await client.get("/console/learners", params={"learner": "ada"})).text
 
-        page = await wait_until(
-            learner, lambda t: "No plans for this learner" not in t and "encoding_error" in t,
-            timeout=60, what="ada's plan",
-        )  # fmt: skip
+        def complete(page: str) -> bool:
+            # the learning and remediation read models fill in independently
+            t = text_of(page)
+            return "wrong" in t and "correct" in t and "encoding.first_miss" in t and bool(
+                re.search(r"(flashcard|cloze|mcq) (existing|jit)", t)
+            )
+
+        page = await wait_until(learner, complete, timeout=60, what="ada's answers and plan")
 
         async def operations() -> str:
             return (await client.get("/console/operations")).text
