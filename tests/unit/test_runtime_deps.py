@@ -3,9 +3,8 @@
 The same check as the team's check_runtime_deps tool, as a test: walk every
 import in the runtime packages, map each third-party module to the
 distribution that installs it, and require that distribution in
-``[project.dependencies]``. Extras do not count, except for the optional paths
-named below, which must import their extra lazily (inside the function that
-needs it), so the module itself imports without it.
+``[project.dependencies]``. Extras do not count; the one exception is GNU
+Backgammon's module, which exists only inside gnubg's own Python.
 """
 
 from __future__ import annotations
@@ -23,8 +22,6 @@ RUNTIME = ("events", "services", "projections", "tools")
 # module -> (why it is not a dependency, the files allowed to import it lazily)
 OPTIONAL = {
     "gnubg": ("GNU Backgammon's embedded Python", {"services/drills/gnubg_worker.py"}),
-    "docker": ("extra 'containers'", {"tools/devstack/provision.py"}),
-    "testcontainers": ("extra 'containers'", {"tools/devstack/provision.py"}),
 }
 
 
