@@ -23,6 +23,7 @@ __all__ = [
     "Checkpoint",
     "EventProjection",
     "Projection",
+    "begin_fold",
     "checkpoint_positions",
     "insert_ignore",
     "load_checkpoints",
@@ -216,3 +217,21 @@ async def lock_projection(conn: AsyncConnection, schema: str, projection: Projec
     """Serialise writers of one projection in one schema (folds and the swap)."""
     key = f"{schema}.{projection.name}"
     await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+
+
+async def begin_fold(
+    conn: AsyncConnection, schema: str, projection: Projection, lock: bool
+) -> None:
+    """A fold's first statement: commit without waiting for the disk (safe for read
+    models: rows and checkpoint commit or vanish together, and what a crash loses is
+    read again from the log), and, with ``lock``, the projection's writer lock."""
+    if lock:
+        await conn.execute(
+            text(
+                "SELECT set_config('synchronous_commit', 'off', true), "
+                "pg_advisory_xact_lock(hashtext(:k))"
+            ),
+            {"k": f"{schema}.{projection.name}"},
+        )
+    else:
+        await conn.execute(text("SET LOCAL synchronous_commit = off"))

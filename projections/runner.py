@@ -4,13 +4,16 @@ Postgres, not the consumer group, owns the position: every batch reads the
 checkpoints under an advisory lock, skips what is already applied, rewinds a
 partition whose batch starts past its checkpoint (after a rebuild was swapped
 in, or the database was reset), and stores the new checkpoints with the rows.
-Redelivery and restarts therefore never double-apply.
+Redelivery and restarts therefore never double-apply. A batch holding nothing for
+the projection costs no transaction: its checkpoint moves with the next write.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import functools
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +30,8 @@ from projections.base import (
     Applied,
     Checkpoint,
     Projection,
+    begin_fold,
     load_checkpoints,
-    lock_projection,
     save_checkpoints,
 )
 from projections.db import create_schema, schema_of
@@ -48,6 +51,7 @@ __all__ = [
     "Entry",
     "FoldResult",
     "Projector",
+    "ReadPast",
     "agent_name",
     "dead_letters_in",
     "decode_batch",
@@ -59,6 +63,8 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 Batch = dict[TopicPartition, list[Delivery]]
+# How long a projector may go without a write while it reads only events it ignores
+READ_PAST_WRITE_S = 1.0
 SendDead = Callable[[list[DeadLetter]], Awaitable[None]]
 
 
@@ -79,21 +85,24 @@ class FoldResult:
     applied: int = 0
     rewind: dict[TopicPartition, int] = field(default_factory=dict)
     dead: list[DeadLetter] = field(default_factory=list)
+    dead_kinds: list[str] = field(default_factory=list)
+    # the checkpoints stored: partition -> next offset
+    written: dict[TopicPartition, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPast:
+    """Records read without a write, as nothing in them was for the projection: from
+    ``checkpoint`` (the stored one they continue) up to ``next_offset``."""
+
+    checkpoint: int
+    next_offset: int
 
 
 async def _apply_isolating(
     conn: AsyncConnection, projection: Projection, items: list[Applied]
 ) -> list[tuple[Applied, Exception]]:
-    """Apply the batch; if it fails for good, apply event by event and report the poison."""
-    if not items:
-        return []
-    try:
-        async with conn.begin_nested():
-            await projection.apply(conn, items)
-        return []
-    except Exception as exc:
-        if is_retryable(exc):
-            raise
+    """Apply event by event, each on a savepoint, and report the poison."""
     failures: list[tuple[Applied, Exception]] = []
     for item in items:
         try:
@@ -173,33 +182,77 @@ async def write_batch(
     gaps_seen: dict[TopicPartition, int] | None = None,
     lock: bool = True,
     log_id: str | None = None,
+    read_past: Mapping[TopicPartition, ReadPast] | None = None,
 ) -> FoldResult:
     """The I/O half: apply what is past the checkpoints, with the new checkpoints, in one
-    transaction."""
+    transaction.
+
+    The batch is applied at once; only when that fails for good is it applied again,
+    event by event (each on a savepoint), so a poison event becomes a dead letter and
+    the others land. A partition whose batch starts past its checkpoint is rewound,
+    once per checkpoint (``gaps_seen``), unless ``read_past`` says the records between
+    were read and held nothing for this projection.
+    """
+    write = functools.partial(
+        _write,
+        engine,
+        projection,
+        decoded,
+        topics=topics,
+        send_dead=send_dead,
+        gaps_seen=gaps_seen,
+        lock=lock,
+        log_id=log_id,
+        read_past=read_past or {},
+    )
+    try:
+        result = await write(isolate=False)
+    except Exception as exc:
+        if is_retryable(exc):
+            raise
+        result = await write(isolate=True)
+    agent = agent_name(projection)
+    for kind in result.dead_kinds:
+        DEAD_LETTERS.labels(agent, kind).inc()
+    if gaps_seen is not None:
+        gaps_seen.update(result.rewind)
+    return result
+
+
+async def _write(
+    engine: AsyncEngine,
+    projection: Projection,
+    decoded: Decoded,
+    *,
+    topics: TopicNames,
+    send_dead: SendDead,
+    gaps_seen: Mapping[TopicPartition, int] | None,
+    lock: bool,
+    log_id: str | None,
+    read_past: Mapping[TopicPartition, ReadPast],
+    isolate: bool,
+) -> FoldResult:
     result = FoldResult()
     agent = agent_name(projection)
 
     def dead(d: Delivery, kind: str, reason: str) -> None:
-        DEAD_LETTERS.labels(agent, kind).inc()
+        result.dead_kinds.append(kind)
         result.dead.append(dead_letter_for(d, topics=topics, agent=agent, kind=kind, reason=reason))
 
     async with engine.begin() as conn:
-        # Safe for read models: rows and checkpoint commit (or vanish) together, and
-        # anything a crash loses is re-read from the log.
-        await conn.execute(text("SET LOCAL synchronous_commit = off"))
-        if lock:
-            await lock_projection(conn, schema_of(engine), projection)
+        await begin_fold(conn, schema_of(engine), projection, lock)
         checkpoints = await load_checkpoints(conn, projection.name)
         advanced: dict[tuple[str, int], Checkpoint] = {}
         items: list[Applied] = []
         for tp, entries in decoded.items():
             known = checkpoints.get((tp.topic, tp.partition))
             start = known.next_offset if known else 0
+            past = read_past.get(tp)
+            if past is not None and past.checkpoint == start:
+                start = past.next_offset
             first = entries[0].delivery.offset
             if first > start and (gaps_seen is None or gaps_seen.get(tp) != start):
                 result.rewind[tp] = start
-                if gaps_seen is not None:
-                    gaps_seen[tp] = start
                 continue
             fresh = [e for e in entries if e.delivery.offset >= start]
             if not fresh:
@@ -213,14 +266,19 @@ async def write_batch(
                     dead(e.delivery, e.dead_kind, e.dead_reason)
                 elif e.event is not None or not projection.decodes:
                     items.append(Applied(e.delivery, e.event))
-        for item, exc in await _apply_isolating(conn, projection, items):
-            dead(item.delivery, "handler_failed", f"{type(exc).__name__}: {exc}")
+        if not isolate:
+            if items:
+                await projection.apply(conn, items)
+        else:
+            for item, exc in await _apply_isolating(conn, projection, items):
+                dead(item.delivery, "handler_failed", f"{type(exc).__name__}: {exc}")
         # Dead letters are acknowledged before the checkpoint commits: a crash
         # in between re-sends them, and the dead-letter read model dedupes.
         if result.dead:
             await send_dead(result.dead)
         await save_checkpoints(conn, projection.name, advanced)
         result.applied = len(items)
+        result.written = {TopicPartition(t, p): cp.next_offset for (t, p), cp in advanced.items()}
     return result
 
 
@@ -252,6 +310,8 @@ class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: object) -> None:
         self.projector.verified.clear()
+        self.projector.stored.clear()
+        self.projector.read_past.clear()
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         # aiokafka logs and swallows a listener's exception, and the consumer would then
@@ -291,6 +351,10 @@ class Projector:
         self.log_id: str | None = None
         # partitions whose position was checked against the log since their assignment
         self.verified: set[TopicPartition] = set()
+        # the checkpoints this projector knows are stored, and what it read past since
+        self.stored: dict[TopicPartition, int] = {}
+        self.read_past: dict[TopicPartition, ReadPast] = {}
+        self._last_write = 0.0
 
     @property
     def group_id(self) -> str:
@@ -315,6 +379,8 @@ class Projector:
             consumer.seek(tp, offset)
             self.fetch_gaps.expect(tp, offset)
             self._gaps.pop(tp, None)
+            self.stored[tp] = offset
+            self.read_past.pop(tp, None)
         self.verified.update(assigned)
         self.ready.set()
 
@@ -339,20 +405,51 @@ class Projector:
             await asyncio.sleep(self.policy.delay(1))
         return {tp: recs for tp, recs in fetched.items() if tp not in unchecked}
 
+    def _read_without_write(self, decoded: Decoded) -> bool:
+        """Take a batch with nothing for the projection as read, without a transaction
+        (its checkpoint moves with the next write, at the latest a second later).
+        False when the batch must be written: something to apply or dead, a position
+        that does not follow on from the known one, or the last write a second old."""
+        if time.monotonic() - self._last_write > READ_PAST_WRITE_S or not self.projection.decodes:
+            return False
+        entries = [e for es in decoded.values() for e in es]
+        if any(e.event is not None or e.dead_kind is not None for e in entries):
+            return False
+        bases: dict[TopicPartition, int] = {}
+        for tp, es in decoded.items():
+            past = self.read_past.get(tp)
+            base = past.checkpoint if past else self.stored.get(tp)
+            follows = past.next_offset if past else base
+            if base is None or es[0].delivery.offset != follows:
+                return False
+            bases[tp] = base
+        for tp, es in decoded.items():
+            self.read_past[tp] = ReadPast(bases[tp], es[-1].delivery.offset + 1)
+        return True
+
     async def _fold_with_retry(self, batch: Batch) -> FoldResult:
+        decoded = decode_batch(self.projection, batch)
+        if self._read_without_write(decoded):
+            return FoldResult()
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await fold_batch(
+                result = await write_batch(
                     self.engine,
                     self.projection,
-                    batch,
+                    decoded,
                     topics=self.topics,
                     send_dead=self.send_dead,
                     gaps_seen=self._gaps,
                     log_id=self.log_id,
+                    read_past=self.read_past,
                 )
+                self._last_write = time.monotonic()
+                for tp, offset in result.written.items():
+                    self.stored[tp] = offset
+                    self.read_past.pop(tp, None)
+                return result
             except Exception as exc:
                 if not is_retryable(exc) or self.policy.exhausted(attempt):
                     raise

@@ -1,11 +1,13 @@
 """The two agents of the remediation flow, behind the common handler contract.
 
-- ``RemediationRouter`` (batched consumer, learning topic): a diagnosis becomes a
-  plan, or a generation request when too few suitable atoms exist.
-- ``JitGenerator`` (faust worker, content topic): a generation request becomes
-  ``atoms-generated``; for a failed question it also completes the learner's plan
-  (existing + generated atoms), which saves the plan a trip back through the router.
-Both read the read models through a read-only store.
+- ``RemediationRouter`` (faust worker, learning topic): a diagnosis becomes a plan;
+  when too few suitable atoms exist, it generates the missing ones itself, just in
+  time, and plans existing + generated atoms (``atoms-generated``, then the plan).
+  Generating here, not through a request on the bus, saves the learner a broker hop.
+- ``JitGenerator`` (faust worker, content topic): an ``atom-generation-requested``
+  (an author's, a learner's, a coverage scan's) becomes ``atoms-generated``; a
+  failed_question request also gets its plan.
+Both read the read models through a read-only store and share one generation service.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from services.remediation import planning
 from services.remediation.service import JITGenerationService, JitRequest, JitResult
 from services.remediation.store import ContentStore
 
-__all__ = ["JitGenerator", "RemediationRouter", "request_of", "result_event"]
+__all__ = ["JitGenerator", "RemediationRouter", "generate_and_plan", "request_of", "result_event"]
 
 
 def request_of(r: AtomGenerationRequested) -> JitRequest:
@@ -35,37 +37,64 @@ def request_of(r: AtomGenerationRequested) -> JitRequest:
     )
 
 
-def result_event(request: Envelope, result: JitResult, *, source: str) -> Envelope:
-    """``atoms-generated`` for a request event (its id derives from the request's)."""
-    r = request.payload_as(AtomGenerationRequested)
+def result_event(
+    cause: Envelope, request: AtomGenerationRequested, result: JitResult, *, source: str
+) -> Envelope:
+    """``atoms-generated`` answering ``request``, which ``cause`` carried or decided
+    (its id derives from the cause's)."""
     generated = AtomsGenerated(
-        request_event_id=request.event_id,
-        concept_id=r.concept_id,
-        trigger=r.trigger,
-        content_types=list(r.content_types),
+        request_event_id=cause.event_id,
+        concept_id=request.concept_id,
+        trigger=request.trigger,
+        content_types=list(request.content_types),
         atoms=result.atoms,
         from_cache=result.from_cache,
         generation_time_ms=result.generation_time_ms,
         errors=[e[:500] for e in result.errors[:20]],
         usage=[] if result.from_cache else result.usage,
-        remediation=r.remediation,
+        remediation=request.remediation,
     )
-    return request.derive(generated, role="atoms-generated", source=source)
+    return cause.derive(generated, role="atoms-generated", source=source)
+
+
+async def generate_and_plan(
+    service: JITGenerationService,
+    cause: Envelope,
+    request: AtomGenerationRequested,
+    *,
+    source: str,
+) -> tuple[Envelope, ...]:
+    """Generate what ``request`` asks for: ``atoms-generated``, and the plan it completes
+    when it is for a failed question."""
+    result = await service.generate_for_gap(request_of(request))
+    generated = result_event(cause, request, result, source=source)
+    plan = planning.after_generation(generated, source=source)
+    return (generated,) if plan is None else (generated, plan)
 
 
 class RemediationRouter:
     name = "remediation"
     event_types: frozenset[str] | None = frozenset({FailureDiagnosed.event_type})
 
-    def __init__(self, store: ContentStore, *, enable_jit: bool = True) -> None:
+    def __init__(
+        self,
+        store: ContentStore,
+        service: JITGenerationService,
+        *,
+        enable_jit: bool = True,
+        concurrency: int = 1,
+    ) -> None:
         self.store = store
+        self.service = service
         self.enable_jit = enable_jit
+        self.concurrency = concurrency
 
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
         existing = await self.store.atoms(event.payload_as(FailureDiagnosed).concept_id)
-        return (
-            planning.for_diagnosis(event, existing, enable_jit=self.enable_jit, source=self.name),
-        )
+        decided = planning.for_diagnosis(event, existing, enable_jit=self.enable_jit)
+        if isinstance(decided, AtomGenerationRequested):
+            return await generate_and_plan(self.service, event, decided, source=self.name)
+        return (planning.plan_event(event, decided, source=self.name),)
 
 
 class JitGenerator:
@@ -77,8 +106,5 @@ class JitGenerator:
         self.concurrency = concurrency
 
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
-        request = request_of(event.payload_as(AtomGenerationRequested))
-        result = await self.service.generate_for_gap(request)
-        generated = result_event(event, result, source=self.name)
-        plan = planning.after_generation(generated, source=self.name)
-        return (generated,) if plan is None else (generated, plan)
+        request = event.payload_as(AtomGenerationRequested)
+        return await generate_and_plan(self.service, event, request, source=self.name)

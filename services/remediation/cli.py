@@ -131,12 +131,12 @@ def generate_concept(
             request = _request_event(
                 concept_id, GenerationTrigger.USER_REQUEST, content_type, count, strategy
             )
+            asked = request.payload_as(AtomGenerationRequested)
             with console.status("generating..."):
-                result = await jit.service.generate_for_gap(
-                    request_of(request.payload_as(AtomGenerationRequested))
-                )
+                result = await jit.service.generate_for_gap(request_of(asked))
             if jit.publisher is not None and result.atoms:
-                await jit.publisher.publish([request, result_event(request, result, source="cli")])
+                answer = result_event(request, asked, result, source="cli")
+                await jit.publisher.publish([request, answer])
             return result.atoms, result.errors
 
     atoms, errors = run(go())
@@ -191,13 +191,11 @@ def generate_gaps(
                         min_atoms - n,
                         strategy,
                     )
-                    result = await jit.service.generate_for_gap(
-                        request_of(request.payload_as(AtomGenerationRequested))
-                    )
+                    asked = request.payload_as(AtomGenerationRequested)
+                    result = await jit.service.generate_for_gap(request_of(asked))
                     assert jit.publisher is not None
-                    await jit.publisher.publish(
-                        [request, result_event(request, result, source="cli")]
-                    )
+                    answer = result_event(request, asked, result, source="cli")
+                    await jit.publisher.publish([request, answer])
                     made += len(result.atoms)
                     problems += [f"{c.slug}: {e}" for e in result.errors]
                     progress.advance(task)

@@ -21,22 +21,33 @@ def content_store(deps: Deps) -> ContentStore:
     return deps.resource("content_store", lambda d: PostgresContentStore(d.read_engine()))
 
 
+def _service(deps: Deps) -> Any:
+    from services.remediation.service import JITGenerationService
+    from services.remediation.settings import JitSettings
+
+    strategy = deps.settings.section(JitSettings).jit_strategy
+    return JITGenerationService(content_store(deps), deps.gateway(), strategy=strategy)
+
+
 def _router(deps: Deps) -> Any:
     from services.remediation.agents import RemediationRouter
     from services.remediation.settings import JitSettings
 
-    enable = deps.settings.section(JitSettings).enable_jit
-    return RemediationRouter(content_store(deps), enable_jit=enable)
+    jit = deps.settings.section(JitSettings)
+    return RemediationRouter(
+        content_store(deps),
+        _service(deps),
+        enable_jit=jit.enable_jit,
+        concurrency=jit.jit_concurrency,
+    )
 
 
 def _generator(deps: Deps) -> Any:
     from services.remediation.agents import JitGenerator
-    from services.remediation.service import JITGenerationService
     from services.remediation.settings import JitSettings
 
-    jit = deps.settings.section(JitSettings)
-    service = JITGenerationService(content_store(deps), deps.gateway(), strategy=jit.jit_strategy)
-    return JitGenerator(service, concurrency=jit.jit_concurrency)
+    concurrency = deps.settings.section(JitSettings).jit_concurrency
+    return JitGenerator(_service(deps), concurrency=concurrency)
 
 
 FAMILY = FamilySpec(
@@ -45,16 +56,17 @@ FAMILY = FamilySpec(
     agents=(
         AgentSpec(
             "remediation",
-            "failure-diagnosed -> remediation-planned, or a JIT request first",
+            "failure-diagnosed -> remediation-planned, generating atoms just in time first",
             consumes=(FailureDiagnosed,),
-            produces=(RemediationPlanned, AtomGenerationRequested),
-            runner="batched",
+            produces=(RemediationPlanned, AtomsGenerated),
+            runner="faust",
             build=_router,
+            replicas=2,
             interactive=True,
         ),
         AgentSpec(
             "jit",
-            "atom-generation-requested -> atoms-generated (+ the plan it completes)",
+            "atom-generation-requested -> atoms-generated (+ a failed question's plan)",
             consumes=(AtomGenerationRequested,),
             produces=(AtomsGenerated, RemediationPlanned),
             runner="faust",

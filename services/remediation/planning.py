@@ -1,13 +1,13 @@
-"""The remediation router's decisions (pure): plan now, or ask for atoms first.
+"""The remediation router's decisions (pure): plan now, or generate atoms first.
 
 After a diagnosed wrong answer: pick the concept's existing atoms whose type
 suits the fail mode (in priority order). With at least MIN_REMEDIATION_ATOMS (3)
 of them, or JIT disabled, the plan is ready. Otherwise a failed_question
-generation is requested for 5 - existing atoms, carrying what the plan needs;
-the generator then completes the plan with both (``after_generation``).
+generation is needed for 5 - existing atoms, carrying what the plan needs; once
+the atoms are made, the plan combines both (``after_generation``).
 fatigue_error plans a break and nothing else; executive_error plans existing
 practice atoms and never generates.
-Plan and request ids derive from the diagnosis, so redelivery repeats them.
+The plan's id derives from the diagnosis, so redelivery repeats it.
 """
 
 from __future__ import annotations
@@ -33,11 +33,16 @@ from services.remediation.mapping import (
     fail_mode_to_content_types,
 )
 
-__all__ = ["MAX_PLAN_ATOMS", "after_generation", "for_diagnosis", "matching_atoms"]
+__all__ = [
+    "MAX_PLAN_ATOMS",
+    "after_generation",
+    "for_diagnosis",
+    "matching_atoms",
+    "plan_event",
+]
 
 MAX_PLAN_ATOMS = 10
 PLAN_ROLE = "remediation-plan"
-REQUEST_ROLE = "jit-request"
 
 
 def matching_atoms(atoms: Sequence[Atom], fail_mode: FailMode) -> list[Atom]:
@@ -84,9 +89,9 @@ def _plan(
 
 
 def for_diagnosis(
-    event: Envelope, existing: Sequence[Atom], *, enable_jit: bool, source: str
-) -> Envelope:
-    """The plan, or the generation request, for a failure-diagnosed event."""
+    event: Envelope, existing: Sequence[Atom], *, enable_jit: bool
+) -> RemediationPlanned | AtomGenerationRequested:
+    """The plan, or the generation it needs first, for a failure-diagnosed event."""
     d = event.payload_as(FailureDiagnosed)
     mode = d.fail_mode
     suited = matching_atoms(existing, mode)
@@ -101,27 +106,28 @@ def for_diagnosis(
     )
     if mode is FailMode.FATIGUE_ERROR:
         note = "Fatigue: take a break before the next question."
-        plan = _plan(ctx, d.concept_id, [], note, suggest_break=True)
-    elif mode is FailMode.EXECUTIVE_ERROR:
+        return _plan(ctx, d.concept_id, [], note, suggest_break=True)
+    if mode is FailMode.EXECUTIVE_ERROR:
         note = "Read the whole question before answering; practice only, no new content."
-        plan = _plan(ctx, d.concept_id, ctx.existing, note, practice_only=True)
-    elif len(suited) >= MIN_REMEDIATION_ATOMS or not enable_jit:
+        return _plan(ctx, d.concept_id, ctx.existing, note, practice_only=True)
+    if len(suited) >= MIN_REMEDIATION_ATOMS or not enable_jit:
         why = "" if enable_jit else " (JIT generation is disabled)"
-        plan = _plan(
-            ctx, d.concept_id, ctx.existing, f"{len(suited)} existing atoms suit {mode}{why}."
-        )
-    else:
-        request = AtomGenerationRequested(
-            concept_id=d.concept_id,
-            trigger=GenerationTrigger.FAILED_QUESTION,
-            content_types=fail_mode_to_content_types(mode),
-            atom_count=REMEDIATION_TARGET - len(suited),
-            learner_id=d.learner_id,
-            fail_mode=mode,
-            remediation=ctx,
-        )
-        return _derived(event, request, REQUEST_ROLE, event.event_id, source)
-    return _derived(event, plan, PLAN_ROLE, event.event_id, source)
+        note = f"{len(suited)} existing atoms suit {mode}{why}."
+        return _plan(ctx, d.concept_id, ctx.existing, note)
+    return AtomGenerationRequested(
+        concept_id=d.concept_id,
+        trigger=GenerationTrigger.FAILED_QUESTION,
+        content_types=fail_mode_to_content_types(mode),
+        atom_count=REMEDIATION_TARGET - len(suited),
+        learner_id=d.learner_id,
+        fail_mode=mode,
+        remediation=ctx,
+    )
+
+
+def plan_event(diagnosis: Envelope, plan: RemediationPlanned, *, source: str) -> Envelope:
+    """A plan made at once, as the diagnosis's derived event."""
+    return _derived(diagnosis, plan, diagnosis.event_id, source)
 
 
 def after_generation(event: Envelope, *, source: str) -> Envelope | None:
@@ -143,17 +149,13 @@ def after_generation(event: Envelope, *, source: str) -> Envelope | None:
         from_cache=g.from_cache,
         errors=g.errors[:20],
     )
-    return _derived(event, plan, PLAN_ROLE, ctx.diagnosis_event_id, source)
+    return _derived(event, plan, ctx.diagnosis_event_id, source)
 
 
 def _derived(
-    cause: Envelope,
-    payload: RemediationPlanned | AtomGenerationRequested,
-    role: str,
-    id_from: uuid.UUID,
-    source: str,
+    cause: Envelope, plan: RemediationPlanned, diagnosis_id: uuid.UUID, source: str
 ) -> Envelope:
     """Derived from ``cause``, with an id from the diagnosis: the plan has one id
     whether it was made at once or after generation."""
-    ev = cause.derive(payload, role=role, source=source)
-    return ev.model_copy(update={"event_id": derive_id(id_from, role)})
+    ev = cause.derive(plan, role=PLAN_ROLE, source=source)
+    return ev.model_copy(update={"event_id": derive_id(diagnosis_id, PLAN_ROLE)})

@@ -374,8 +374,11 @@ async def test_learners_and_operations_pages(settings: Settings) -> None:
         def complete(page: str) -> bool:
             # the learning and remediation read models fill in independently
             t = text_of(page)
-            return "wrong" in t and "correct" in t and "encoding.first_miss" in t and bool(
-                re.search(r"(flashcard|cloze|mcq) (existing|jit)", t)
+            return (
+                "wrong" in t
+                and "correct" in t
+                and "encoding.first_miss" in t
+                and bool(re.search(r"(flashcard|cloze|mcq) (existing|jit)", t))
             )
 
         page = await wait_until(learner, complete, timeout=60, what="ada's answers and plan")

@@ -47,10 +47,6 @@ def said(result: Result) -> str:
     return " ".join(result.stdout.split())
 
 
-
-
-
-
 def series(**kw: Any) -> Envelope:
     values: dict[str, Any] = {
         "artifact_id": uuid.uuid4(),

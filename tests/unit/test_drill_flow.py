@@ -33,15 +33,6 @@ from tests.support.helpers import guarded
 pytestmark = pytest.mark.unit
 
 
-
-
-
-
-
-
-
-
-
 async def test_25_drills_go_out_as_5_batches_and_come_back_as_one_artifact() -> None:
     batches, results, pub, _ = await run_series(request())
     assert [b.payload_as(BatchRequested).batch_index for b in batches] == [0, 1, 2, 3, 4]

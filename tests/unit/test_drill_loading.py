@@ -16,8 +16,6 @@ pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 
-
-
 @pytest.mark.parametrize(
     ("drills", "phases", "cap", "limit"),
     [

@@ -21,7 +21,12 @@ from events.learning import (
     QuestionKind,
     RemediationPlanned,
 )
-from services.remediation.planning import after_generation, for_diagnosis, matching_atoms
+from services.remediation.planning import (
+    after_generation,
+    for_diagnosis,
+    matching_atoms,
+    plan_event,
+)
 from services.remediation.rules import AtomTask, make_atoms
 from tests.support.content import EIGRP, OSPF, RIP
 
@@ -61,14 +66,16 @@ def atoms(*types: AtomType, count: int = 3) -> list:  # type: ignore[type-arg]
 def test_enough_suitable_atoms_plan_at_once() -> None:
     event = diagnosis(FailMode.RETRIEVAL_ERROR)
     existing = atoms(AtomType.FLASHCARD, AtomType.MCQ, AtomType.CLOZE, count=4)
-    out = for_diagnosis(event, existing, enable_jit=True, source="remediation")
-    plan = out.payload_as(RemediationPlanned)
+    plan = for_diagnosis(event, existing, enable_jit=True)
+    assert isinstance(plan, RemediationPlanned)
     assert (
         len(plan.atoms) == 4
         and not plan.jit_requested
         and plan.diagnosis_event_id == event.event_id
     )
+    out = plan_event(event, plan, source="remediation")
     assert out.event_id == derive_id(event.event_id, "remediation-plan")
+    assert out.causation_id == event.event_id
 
 
 def test_unsuitable_atoms_do_not_count() -> None:
@@ -78,23 +85,23 @@ def test_unsuitable_atoms_do_not_count() -> None:
     assert [a.atom_type for a in matching_atoms(existing, FailMode.ENCODING_ERROR)] == [
         AtomType.CLOZE
     ]
-    out = for_diagnosis(event, existing, enable_jit=True, source="remediation")
-    request = out.payload_as(AtomGenerationRequested)
+    request = for_diagnosis(event, existing, enable_jit=True)
+    assert isinstance(request, AtomGenerationRequested)
     assert request.trigger is GenerationTrigger.FAILED_QUESTION and request.atom_count == 4
     assert request.content_types == [ContentType.EXPLANATION, ContentType.PRACTICE]
     assert request.remediation is not None and len(request.remediation.existing) == 1
-    assert out.event_id == derive_id(event.event_id, "jit-request")
+    assert request.remediation.diagnosis_event_id == event.event_id
 
 
 def test_the_plan_after_generation_combines_existing_and_new_with_the_same_plan_id() -> None:
     event = diagnosis(FailMode.DISCRIMINATION_ERROR)
     existing = atoms(AtomType.TRUE_FALSE, count=1)
-    request_event = for_diagnosis(event, existing, enable_jit=True, source="remediation")
-    request = request_event.payload_as(AtomGenerationRequested)
+    request = for_diagnosis(event, existing, enable_jit=True)
+    assert isinstance(request, AtomGenerationRequested)
     new = atoms(AtomType.COMPARE, AtomType.MCQ, count=4)
-    result = request_event.derive(
+    result = event.derive(
         AtomsGenerated(
-            request_event_id=request_event.event_id,
+            request_event_id=event.event_id,
             concept_id=OSPF.concept_id,
             trigger=request.trigger,
             content_types=request.content_types,
@@ -113,25 +120,22 @@ def test_the_plan_after_generation_combines_existing_and_new_with_the_same_plan_
 
 
 def test_fatigue_plans_a_break_and_executive_practice_only() -> None:
-    out = for_diagnosis(
-        diagnosis(FailMode.FATIGUE_ERROR), atoms(AtomType.FLASHCARD), enable_jit=True, source="r"
+    plan = for_diagnosis(
+        diagnosis(FailMode.FATIGUE_ERROR), atoms(AtomType.FLASHCARD), enable_jit=True
     )
-    plan = out.payload_as(RemediationPlanned)
+    assert isinstance(plan, RemediationPlanned)
     assert plan.suggest_break and plan.atoms == [] and "break" in plan.note
 
-    out = for_diagnosis(diagnosis(FailMode.EXECUTIVE_ERROR), [], enable_jit=True, source="r")
-    plan = out.payload_as(RemediationPlanned)  # no atoms at all, and still no generation
+    plan = for_diagnosis(diagnosis(FailMode.EXECUTIVE_ERROR), [], enable_jit=True)
+    assert isinstance(plan, RemediationPlanned)  # no atoms at all, and still no generation
     assert plan.practice_only and plan.atoms == [] and not plan.jit_requested
 
 
 def test_with_jit_disabled_the_plan_holds_what_exists() -> None:
-    out = for_diagnosis(
-        diagnosis(FailMode.RETRIEVAL_ERROR),
-        atoms(AtomType.FLASHCARD, count=1),
-        enable_jit=False,
-        source="r",
+    plan = for_diagnosis(
+        diagnosis(FailMode.RETRIEVAL_ERROR), atoms(AtomType.FLASHCARD, count=1), enable_jit=False
     )
-    plan = out.payload_as(RemediationPlanned)
+    assert isinstance(plan, RemediationPlanned)
     assert len(plan.atoms) == 1 and "disabled" in plan.note
 
 

@@ -21,8 +21,6 @@ pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
-
-
 def completed(i: int) -> BatchCompleted:
     return BatchCompleted(
         artifact_id=ARTIFACT, batch_index=i, success=True, drills_generated=5, retry_count=0

@@ -28,8 +28,6 @@ from tests.support.training import make_input
 pytestmark = pytest.mark.unit
 
 
-
-
 ADJUST = {
     "intensityModifier": 0.88,
     "setModifier": -1,

@@ -1,9 +1,10 @@
 """Benchmark of JIT remediation: a failed answer -> its remediation plan in the read model.
 
     python -m tools.bench.jit [--answers 40] [--rate 2] [--model-latency-ms 800]
+                              [--strategies rules,llm]
 
-Runs the diagnoser, the remediation router, the faust JIT worker and the
-projector as worker processes against the embedded broker and Postgres, imports
+Runs the diagnoser, the remediation agent (it generates just in time itself) and
+the projector as worker processes against the embedded broker and Postgres, imports
 the CCNA pack, and sends wrong answers, each on a concept whose remediation
 needs generation (first miss of a fresh learner on a concept without enough
 suitable atoms: no cache hit). Two runs:
@@ -108,7 +109,7 @@ async def run(
     if len(needy) < n + 2:
         raise SystemExit(f"only {len(needy)} concepts need generation; ask for fewer answers")
     engine = make_engine(settings)
-    agents = [["diagnoser"], ["remediation"], ["jit"], ["projector"]]
+    agents = [["diagnoser"], ["remediation"], ["projector"]]
     procs = start_workers(settings, agents, env)
     try:
         async with EventPublisher(settings) as pub:
@@ -159,7 +160,7 @@ async def run(
                 f"{name} {label}: p50 {statistics.median(values):.0f} ms, "
                 f"p95 {pct(values, 95):.0f} ms"
             )
-        await report_content_hops(settings, name, model_ms)
+        await report_generation_hop(settings, name, model_ms)
         # (latency, model calls made for this plan)
         return [((float(r[1]) - sent[r[0]]) * 1000, int(r[5])) for r in rows]
     finally:
@@ -167,19 +168,20 @@ async def run(
         await engine.dispose()
 
 
-async def report_content_hops(settings: Settings, name: str, model_ms: int) -> None:
-    """Where the time between diagnosis and plan goes: request -> atoms (the JIT worker)."""
+async def report_generation_hop(settings: Settings, name: str, model_ms: int) -> None:
+    """Where the time between diagnosis and plan goes: the remediation worker's hop,
+    and the generation inside it beyond the model's time."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from events import decode
     from services.bus.consumer import consumer_config
 
-    topic = settings.topics().domain(Context.CONTENT)
+    topics = [settings.topics().domain(c) for c in (Context.LEARNING, Context.CONTENT)]
     reader = AIOKafkaConsumer(**consumer_config(settings, None))
     await reader.start()
     try:
         await reader.topics()
-        tps = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()]
+        tps = [TopicPartition(t, p) for t in topics for p in reader.partitions_for_topic(t) or ()]
         reader.assign(tps)
         await reader.seek_to_beginning(*tps)
         events = []
@@ -188,26 +190,27 @@ async def report_content_hops(settings: Settings, name: str, model_ms: int) -> N
                 events += [decode(r.value) for r in recs]
     finally:
         await reader.stop()
-    requests = {e.event_id: e for e in events if e.event_type == "atom-generation-requested"}
+    diagnosed = {e.event_id: e for e in events if e.event_type == "failure-diagnosed"}
     hop, inside = [], []
     for e in events:
         p = e.payload
-        if not isinstance(p, AtomsGenerated) or p.request_event_id not in requests:
+        if not isinstance(p, AtomsGenerated) or p.request_event_id not in diagnosed:
             continue
         if p.remediation is not None and p.remediation.learner_id.startswith(f"{name}-"):
-            asked = requests[p.request_event_id].occurred_at
+            asked = diagnosed[p.request_event_id].occurred_at
             hop.append((e.occurred_at - asked).total_seconds() * 1000)
             # The generator's own time beyond the model's: reads, checks, building atoms.
             calls = sum(u.attempts for u in p.usage if u.provider)
             inside.append(p.generation_time_ms - calls * model_ms)
     console.print(
-        f"{name} request->atoms-generated (JIT worker hop): p50 {statistics.median(hop):.0f} ms, "
-        f"p95 {pct(hop, 95):.0f} ms; generation time beyond the model: "
+        f"{name} diagnosis->atoms-generated (remediation worker hop): "
+        f"p50 {statistics.median(hop):.0f} ms, p95 {pct(hop, 95):.0f} ms; "
+        f"generation time beyond the model: "
         f"p50 {statistics.median(inside):.0f} ms, p95 {pct(inside, 95):.0f} ms"
     )
 
 
-def main(n: int, rate: float, model_ms: int) -> None:
+def main(n: int, rate: float, model_ms: int, strategies: list[str]) -> None:
     with ExitStack() as stack:
         kafka = stack.enter_context(broker())
         pg = stack.enter_context(database())
@@ -216,14 +219,19 @@ def main(n: int, rate: float, model_ms: int) -> None:
             f"broker: {kafka.origin}, postgres: {pg.origin}, machine: {platform.machine()}, "
             f"{os.cpu_count()} cores, Python {platform.python_version()}"
         )
-        rules = asyncio.run(run(kafka, pg, "rules", {"NLS_JIT_STRATEGY": "rules"}, n, rate, 0))
-        llm_env = {
-            "NLS_JIT_STRATEGY": "llm",
-            "ANTHROPIC_API_KEY": "bench",
-            "ANTHROPIC_BASE_URL": model_url,
-            "ANTHROPIC_MODEL": "claude-haiku-4-5",
-        }
-        llm = asyncio.run(run(kafka, pg, "llm", llm_env, n, rate, model_ms))
+        measured: dict[str, list[tuple[float, int]]] = {}
+        if "rules" in strategies:
+            rules_env = {"NLS_JIT_STRATEGY": "rules"}
+            measured["rules"] = asyncio.run(run(kafka, pg, "rules", rules_env, n, rate, 0))
+        if "llm" in strategies:
+            llm_env = {
+                "NLS_JIT_STRATEGY": "llm",
+                "ANTHROPIC_API_KEY": "bench",
+                "ANTHROPIC_BASE_URL": model_url,
+                "ANTHROPIC_MODEL": "claude-haiku-4-5",
+            }
+            llm = asyncio.run(run(kafka, pg, "llm", llm_env, n, rate, model_ms))
+            measured[f"llm ({model_ms} ms model)"] = llm
     table = Table(
         "strategy",
         "plans",
@@ -234,14 +242,14 @@ def main(n: int, rate: float, model_ms: int) -> None:
         "overhead p95 ms",
         title="failed answer -> remediation plan in the read model",
     )
-    for name, measured in (("rules", rules), (f"llm ({model_ms} ms model)", llm)):
-        latency = [m[0] for m in measured]
+    for name, plans in measured.items():
+        latency = [m[0] for m in plans]
         # Overhead: everything but the model's own time (calls made x its latency).
-        overhead = [m[0] - m[1] * model_ms for m in measured]
-        calls = sum(m[1] for m in measured) / len(measured)
+        overhead = [m[0] - m[1] * model_ms for m in plans]
+        calls = sum(m[1] for m in plans) / len(plans)
         table.add_row(
             name,
-            str(len(measured)),
+            str(len(plans)),
             f"{calls:.1f}",
             f"{statistics.median(latency):.0f}",
             f"{pct(latency, 95):.0f}",
@@ -256,5 +264,11 @@ if __name__ == "__main__":
     parser.add_argument("--answers", type=int, default=40)
     parser.add_argument("--rate", type=float, default=2.0, help="answers per second")
     parser.add_argument("--model-latency-ms", type=int, default=800)
+    parser.add_argument(
+        "--strategies", default="rules,llm", help="which runs, comma-separated: rules, llm"
+    )
     args = parser.parse_args()
-    main(args.answers, args.rate, args.model_latency_ms)
+    chosen = [s.strip() for s in args.strategies.split(",")]
+    if unknown := set(chosen) - {"rules", "llm"}:
+        parser.error(f"--strategies: unknown {', '.join(sorted(unknown))} (rules, llm)")
+    main(args.answers, args.rate, args.model_latency_ms, chosen)

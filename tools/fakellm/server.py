@@ -101,7 +101,9 @@ class FakeLLM:
     flavour: Flavour
     model: str = "fake-model"
     responder: Responder | None = None
-    latency_s: float = 0.0  # every reply waits this long on the server, as a model's does
+    # every reply leaves this long after its request arrived, as a model's does: the
+    # server's own work (parsing, the simulated model) is inside it, not added to it
+    latency_s: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     _script: deque[Scripted] = field(default_factory=deque)
     _seen_systems: set[str] = field(default_factory=set)
@@ -160,7 +162,7 @@ class FakeLLM:
             routes = [Route("/{version}/models/{call:path}", self._gemini, methods=["POST"])]
         return Starlette(routes=routes)
 
-    async def _next(self, body: dict[str, Any]) -> Scripted:
+    async def _next(self, body: dict[str, Any], arrived: float) -> Scripted:
         self.requests.append(body)
         if self._script:
             step = self._script.popleft()
@@ -169,12 +171,14 @@ class FakeLLM:
         else:
             step = Scripted(None, status=500)
         if step.delay_s or self.latency_s:
-            await asyncio.sleep(step.delay_s + self.latency_s)
+            spent = time.monotonic() - arrived
+            await asyncio.sleep(max(0.0, step.delay_s + self.latency_s - spent))
         return step
 
     async def _anthropic(self, request: Request) -> Response:
+        arrived = time.monotonic()
         body = orjson.loads(await request.body())
-        step = await self._next(body)
+        step = await self._next(body, arrived)
         if step.status >= 400:
             kind = _ANTHROPIC_ERRORS.get(step.status, "api_error")
             return _json(
@@ -210,8 +214,9 @@ class FakeLLM:
         model, _, method = call.partition(":")
         if method != "generateContent":
             return _json({"error": {"code": 404, "message": f"no method {method}"}}, 404)
+        arrived = time.monotonic()
         body = orjson.loads(await request.body())
-        step = await self._next(body)
+        step = await self._next(body, arrived)
         if step.status >= 400:
             status = _GEMINI_STATUS.get(step.status, "INTERNAL")
             return _json(
