@@ -97,6 +97,7 @@ class ReadPast:
 
     checkpoint: int
     next_offset: int
+    fingerprint: int  # of the record at next_offset - 1
 
 
 async def _apply_isolating(
@@ -282,6 +283,29 @@ async def _write(
     return result
 
 
+async def write_read_past(
+    engine: AsyncEngine,
+    projection: Projection,
+    read_past: Mapping[TopicPartition, ReadPast],
+    *,
+    log_id: str | None,
+) -> dict[TopicPartition, int]:
+    """Move the checkpoints over records read without a write, where they still are
+    where those records began; the checkpoints written (partition -> next offset)."""
+    async with engine.begin() as conn:
+        await begin_fold(conn, schema_of(engine), projection, True)
+        stored = await load_checkpoints(conn, projection.name)
+        advanced = {}
+        for tp, past in read_past.items():
+            known = stored.get((tp.topic, tp.partition))
+            if (known.next_offset if known else 0) == past.checkpoint:
+                advanced[(tp.topic, tp.partition)] = Checkpoint(
+                    past.next_offset, log_id, past.fingerprint
+                )
+        await save_checkpoints(conn, projection.name, advanced)
+    return {TopicPartition(t, p): cp.next_offset for (t, p), cp in advanced.items()}
+
+
 async def fold_batch(
     engine: AsyncEngine,
     projection: Projection,
@@ -424,8 +448,36 @@ class Projector:
                 return False
             bases[tp] = base
         for tp, es in decoded.items():
-            self.read_past[tp] = ReadPast(bases[tp], es[-1].delivery.offset + 1)
+            last = es[-1].delivery
+            self.read_past[tp] = ReadPast(bases[tp], last.offset + 1, fingerprint_of(last))
         return True
+
+    def _wrote(self, written: dict[TopicPartition, int]) -> None:
+        self._last_write = time.monotonic()
+        for tp, offset in written.items():
+            self.stored[tp] = offset
+            self.read_past.pop(tp, None)
+
+    async def _write_read_past_when_idle(self) -> None:
+        """With nothing fetched, store what was read past once the last write is a
+        second old, so positions and lag read from Postgres stay current."""
+        if not self.read_past or time.monotonic() - self._last_write <= READ_PAST_WRITE_S:
+            return
+        try:
+            written = await write_read_past(
+                self.engine, self.projection, dict(self.read_past), log_id=self.log_id
+            )
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            log.warning(
+                "projection.retry",
+                projection=self.projection.name,
+                reason=f"{type(exc).__name__}: {exc}",
+            )
+            return  # the next idle fetch tries again
+        self._wrote(written)
+        self.read_past.clear()  # those not written no longer continue the stored checkpoint
 
     async def _fold_with_retry(self, batch: Batch) -> FoldResult:
         decoded = decode_batch(self.projection, batch)
@@ -445,10 +497,7 @@ class Projector:
                     log_id=self.log_id,
                     read_past=self.read_past,
                 )
-                self._last_write = time.monotonic()
-                for tp, offset in result.written.items():
-                    self.stored[tp] = offset
-                    self.read_past.pop(tp, None)
+                self._wrote(result.written)
                 return result
             except Exception as exc:
                 if not is_retryable(exc) or self.policy.exhausted(attempt):
@@ -480,6 +529,7 @@ class Projector:
                 fetched = await self._only_verified(consumer, fetched)
                 fetched = self.fetch_gaps.check(fetched, consumer)
                 if not fetched:
+                    await self._write_read_past_when_idle()
                     continue
                 batch = {
                     tp: [Delivery.from_record(r) for r in recs] for tp, recs in fetched.items()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -21,7 +22,7 @@ from services.bus.consumer import Delivery, consumer_config
 from services.bus.memory import InMemoryPublisher
 from services.bus.producer import EventPublisher
 from services.settings import Settings
-from tests.support.helpers import answer_event, background, count_rows, wait_until
+from tests.support.helpers import answer_event, background, count_rows, query_rows, wait_until
 from tests.support.platform import agent, projector
 
 pytestmark = pytest.mark.integration
@@ -210,3 +211,54 @@ async def test_a_poison_event_in_a_projection_is_isolated(settings: Settings) ->
 
 async def _len(items: list[object]) -> int:
     return len(items)
+
+
+async def test_events_a_read_model_ignores_cost_no_write_and_lose_no_position(
+    settings: Settings,
+) -> None:
+    """The remediation read model folds plans only: the answers around them on its
+    topic are read past without a transaction, the plans still land once, and the
+    checkpoint reaches the log's end when the topic goes quiet, across a restart."""
+    from services.diagnosis.agent import Diagnoser
+    from services.remediation.planning import for_diagnosis, plan_event
+
+    async def plan_for(learner: str) -> Any:
+        answer = answer_event(learner, rt=6000)
+        (diagnosis,) = await Diagnoser().handle(answer, None)  # type: ignore[arg-type]
+        plan = for_diagnosis(diagnosis, [], enable_jit=False)
+        return plan_event(diagnosis, plan, source="test")  # type: ignore[arg-type]
+
+    async def position() -> int:
+        found = await query_rows(
+            engine,
+            "SELECT coalesce(sum(next_offset), 0) AS n FROM projection_checkpoints "
+            "WHERE projection = 'remediation'",
+        )
+        return int(found[0].n) if found else 0  # no table before the projector starts
+
+    engine = make_engine(settings)
+    try:
+        async with background(projector(settings, "remediation")):
+            async with EventPublisher(settings) as pub:
+                await pub.publish([answer_event(f"a{i}") for i in range(30)])
+                await wait_until(position, lambda n: n == 30, timeout=30, what="read past")
+                await pub.publish([await plan_for("p1")])
+                await pub.publish([answer_event(f"b{i}") for i in range(20)])
+                await pub.publish([await plan_for("p2")])
+                await pub.publish([answer_event(f"c{i}") for i in range(10)])
+            await wait_until(position, lambda n: n == 62, timeout=30, what="the log's end")
+            assert await count_rows(engine, "remediation_plans") == 2
+        # A restarted projector starts where Postgres says, and folds nothing twice.
+        async with background(projector(settings, "remediation")):
+            async with EventPublisher(settings) as pub:
+                await pub.publish([answer_event("d0"), await plan_for("p3")])
+            await wait_until(
+                lambda: count_rows(engine, "remediation_plans"), lambda n: n == 3, timeout=30
+            )
+            await wait_until(position, lambda n: n == 64, timeout=30, what="the log's end")
+        learners = await query_rows(
+            engine, "SELECT learner_id FROM remediation_plans ORDER BY learner_id"
+        )
+        assert [r.learner_id for r in learners] == ["p1", "p2", "p3"]
+    finally:
+        await engine.dispose()
