@@ -15,12 +15,13 @@ from pydantic import Field, field_validator, model_validator
 from events.catalog import event
 from events.common import GenerationUsage, Identifier, Model
 from events.envelope import Payload
-from events.learning import FailMode, PlannedAtom
+from events.learning import FailMode, PlannedAtom, RemediationPlanned
 from events.questions import question_template, template_problems
 from events.topics import Context
 
 __all__ = [
     "CONTEXT",
+    "MAX_PLAN_ATOMS",
     "Atom",
     "AtomBody",
     "AtomGenerationRequested",
@@ -43,6 +44,7 @@ __all__ = [
     "Procedure",
     "RemediationContext",
     "TrueFalseBody",
+    "planned_atoms",
 ]
 
 CONTEXT = Context.CONTENT
@@ -319,6 +321,19 @@ class AtomImported(Payload):
     atom: Atom
 
 
+MAX_PLAN_ATOMS = 10
+
+
+def planned_atoms(atoms: list[Atom], source: Literal["existing", "jit"]) -> list[PlannedAtom]:
+    """Atoms as a plan lists them."""
+    return [
+        PlannedAtom(
+            atom_id=a.atom_id, atom_type=a.atom_type.value, source=source, front=a.front[:1000]
+        )
+        for a in atoms
+    ]
+
+
 class RemediationContext(Model):
     """Why a failed-question generation was asked for; copied onto its result so the
     router can finish the learner's plan without keeping state."""
@@ -369,3 +384,33 @@ class AtomsGenerated(Payload):
     errors: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=20)
     usage: list[GenerationUsage] = Field(default_factory=list, max_length=10)
     remediation: RemediationContext | None = None
+
+    def completed_plan(self) -> RemediationPlanned | None:
+        """The learner's plan a failed-question generation completes: the existing
+        atoms, then the new ones (None for other triggers).
+
+        Pure: the remediation agent publishes it, and the remediation read model
+        folds it from this event, so a plan and the atoms stored for it always agree,
+        even when a redelivered diagnosis was generated anew.
+        """
+        ctx = self.remediation
+        if ctx is None:
+            return None
+        held = {a.atom_id for a in ctx.existing}
+        generated = planned_atoms([a for a in self.atoms if a.atom_id not in held], "jit")
+        cached = " (from cache)" if self.from_cache else ""
+        return RemediationPlanned(
+            learner_id=ctx.learner_id,
+            session_id=ctx.session_id,
+            concept_id=self.concept_id,
+            question_id=ctx.question_id,
+            answer_event_id=ctx.answer_event_id,
+            diagnosis_event_id=ctx.diagnosis_event_id,
+            fail_mode=ctx.fail_mode,
+            atoms=[*ctx.existing, *generated][:MAX_PLAN_ATOMS],
+            note=f"{len(ctx.existing)} existing + {len(generated)} generated just in time{cached}.",
+            jit_requested=True,
+            jit_generated=len(generated),
+            from_cache=self.from_cache,
+            errors=self.errors[:20],
+        )

@@ -17,6 +17,7 @@ from events.envelope import Payload
 from events.topics import Context
 
 __all__ = [
+    "PLAN_ROLE",
     "AnswerSubmitted",
     "DiagnosisEvidence",
     "FailMode",
@@ -121,6 +122,11 @@ class PlannedAtom(Model):
     atom_type: str = Field(max_length=32)
     source: Literal["existing", "jit"]
     front: str = Field(max_length=1000)
+
+
+# A plan's event id derives from its diagnosis with this role (``derive_id``), whether
+# the plan was made at once or completed by generation.
+PLAN_ROLE = "remediation-plan"
 
 
 @event("remediation-planned", context=Context.LEARNING, key="learner_id")

@@ -4,7 +4,9 @@
 front, back, knowledge_type, tags, is_hydrated, fidelity_type,
 source_fact_basis, quality_score, created_at) plus the whole atom as JSON.
 An atom id already present changes nothing; a re-imported concept replaces
-its row.
+its row. A request is answered once: a second ``atoms-generated`` for a request
+whose atoms are stored (a redelivered request or diagnosis generated anew, and a
+model answers differently each time) adds nothing.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ LEARNING_ATOMS = Table(
     Column("atom", JSONB, nullable=False),
     UniqueConstraint("concept_id", "variant"),
     Index("learning_atoms_concept_idx", "concept_id", "atom_type"),
+    Index("learning_atoms_request_idx", "request_event_id"),
 )
 
 
@@ -125,6 +128,7 @@ class ContentProjection(EventProjection):
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
         concepts: dict[Any, dict[str, Any]] = {}
         atoms: list[dict[str, Any]] = []
+        answered = await _answered(conn, batch)
         for item in batch:
             ev = item.envelope
             p = ev.payload
@@ -142,7 +146,8 @@ class ContentProjection(EventProjection):
                 }
             elif isinstance(p, AtomImported):
                 atoms.append(_atom_row(p.atom, ev, card_id=f"{p.pack}:{p.atom.variant}"))
-            elif isinstance(p, AtomsGenerated):
+            elif isinstance(p, AtomsGenerated) and p.request_event_id not in answered:
+                answered.add(p.request_event_id)
                 for atom in p.atoms:
                     atoms.append(
                         _atom_row(
@@ -160,6 +165,20 @@ class ContentProjection(EventProjection):
             await conn.execute(stmt)
         if atoms:
             await conn.execute(insert(LEARNING_ATOMS).on_conflict_do_nothing(), atoms)
+
+
+async def _answered(conn: AsyncConnection, batch: Sequence[Applied]) -> set[uuid.UUID]:
+    """The requests of the batch's generated atoms that already have atoms stored."""
+    asked = {
+        item.envelope.payload.request_event_id
+        for item in batch
+        if isinstance(item.envelope.payload, AtomsGenerated)
+    }
+    if not asked:
+        return set()
+    column = LEARNING_ATOMS.c.request_event_id
+    found = await conn.execute(select(column).where(column.in_(asked)).distinct())
+    return set(found.scalars())
 
 
 # queries (the API and the CLI read through these) ----------------------------------

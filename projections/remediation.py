@@ -24,7 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events.learning import RemediationPlanned
+from events import Envelope, derive_id
+from events.content import AtomsGenerated
+from events.learning import PLAN_ROLE, RemediationPlanned
 from projections.base import Applied, EventProjection
 from projections.db import METADATA
 
@@ -67,42 +69,72 @@ REMEDIATION_PLANS = Table(
 
 
 class RemediationProjection(EventProjection):
+    """Plans made at once come from ``remediation-planned``; a plan completed by
+    generation comes from its ``atoms-generated`` (``completed_plan``), the event the
+    content read model stores the atoms from. A diagnosis generated anew after a
+    redelivery repeats both events' ids: the first atoms-generated gives the plan and
+    the atoms, so the two read models agree on which atoms the plan lists. A plan from
+    generation wins over a plan made at once for the same diagnosis (a redelivered
+    diagnosis that found its atoms already stored), in whichever order they come, so
+    replay, and partitions folded in parallel, give the same rows."""
+
     name = "remediation"
     tables = (REMEDIATION_PLANS,)
-    consumes = (RemediationPlanned,)
+    consumes = (RemediationPlanned, AtomsGenerated)
     volatile_columns = frozenset({"projected_at"})
     interactive = True  # the plan a learner waits for after a wrong answer
-    # plans are keyed by learner
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
-        rows = []
+        at_once: dict[uuid.UUID, dict[str, Any]] = {}
+        generated: dict[uuid.UUID, dict[str, Any]] = {}
         for item in batch:
             ev = item.envelope
-            p = ev.payload_as(RemediationPlanned)
-            rows.append(
-                {
-                    "event_id": ev.event_id,
-                    "diagnosis_event_id": p.diagnosis_event_id,
-                    "answer_event_id": p.answer_event_id,
-                    "learner_id": p.learner_id,
-                    "session_id": p.session_id,
-                    "concept_id": p.concept_id,
-                    "question_id": p.question_id,
-                    "fail_mode": p.fail_mode.value,
-                    "atoms": [a.model_dump(mode="json") for a in p.atoms],
-                    "atom_count": len(p.atoms),
-                    "jit_requested": p.jit_requested,
-                    "jit_generated": p.jit_generated,
-                    "from_cache": p.from_cache,
-                    "suggest_break": p.suggest_break,
-                    "practice_only": p.practice_only,
-                    "note": p.note,
-                    "errors": list(p.errors),
-                    "planned_at": ev.occurred_at,
-                }
-            )
+            p = ev.payload
+            if isinstance(p, AtomsGenerated):
+                plan = p.completed_plan()
+                if plan is not None:
+                    plan_id = derive_id(plan.diagnosis_event_id, PLAN_ROLE)
+                    generated.setdefault(plan.diagnosis_event_id, _row(plan_id, plan, ev))
+            elif isinstance(p, RemediationPlanned) and not p.jit_requested:
+                at_once.setdefault(p.diagnosis_event_id, _row(ev.event_id, p, ev))
+        rows = [r for d, r in at_once.items() if d not in generated]
         if rows:
             await conn.execute(insert(REMEDIATION_PLANS).on_conflict_do_nothing(), rows)
+        if generated:
+            stmt = insert(REMEDIATION_PLANS).values(list(generated.values()))
+            c = REMEDIATION_PLANS.c
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[c.diagnosis_event_id],
+                set_={k: stmt.excluded[k] for k in _COLUMNS if k != "diagnosis_event_id"},
+                where=c.jit_requested.is_(False),
+            )
+            await conn.execute(stmt)
+
+
+_COLUMNS = [c.name for c in REMEDIATION_PLANS.c if c.name != "projected_at"]
+
+
+def _row(event_id: uuid.UUID, p: RemediationPlanned, ev: Envelope) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "diagnosis_event_id": p.diagnosis_event_id,
+        "answer_event_id": p.answer_event_id,
+        "learner_id": p.learner_id,
+        "session_id": p.session_id,
+        "concept_id": p.concept_id,
+        "question_id": p.question_id,
+        "fail_mode": p.fail_mode.value,
+        "atoms": [a.model_dump(mode="json") for a in p.atoms],
+        "atom_count": len(p.atoms),
+        "jit_requested": p.jit_requested,
+        "jit_generated": p.jit_generated,
+        "from_cache": p.from_cache,
+        "suggest_break": p.suggest_break,
+        "practice_only": p.practice_only,
+        "note": p.note,
+        "errors": list(p.errors),
+        "planned_at": ev.occurred_at,
+    }
 
 
 # queries (the API and the CLI read through these) ----------------------------------

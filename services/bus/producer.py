@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -13,7 +14,7 @@ from events import Context, EncodedEvent, Envelope, TopicNames, encode
 from services.bus.security import client_security
 from services.settings import Settings
 
-__all__ = ["EventPublisher", "Publisher", "producer_config"]
+__all__ = ["EventPublisher", "Publisher", "causal_waves", "producer_config"]
 
 
 def producer_config(settings: Settings, client_id: str = "nls") -> dict[str, Any]:
@@ -44,6 +45,21 @@ class Publisher(Protocol):
         self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
     ) -> None:
         """Publish bytes as they are (dead letters)."""
+
+
+def causal_waves(events: Sequence[Envelope], partitions: Sequence[tuple[str, int]]) -> list[int]:
+    """Each event's send wave: one after its cause's when the cause is earlier in
+    ``events`` on another partition (one partition keeps its order by itself)."""
+    placed: dict[uuid.UUID, tuple[int, tuple[str, int]]] = {}
+    waves = []
+    for env, where in zip(events, partitions, strict=True):
+        cause = placed.get(env.causation_id) if env.causation_id else None
+        wave = 0
+        if cause is not None:
+            wave = cause[0] + (cause[1] != where)
+        placed[env.event_id] = (wave, where)
+        waves.append(wave)
+    return waves
 
 
 class EventPublisher:
@@ -86,13 +102,25 @@ class EventPublisher:
         """Publish and wait until the broker has acknowledged every event.
 
         Events are grouped into one record batch per partition (in order), which
-        costs far less per event than one ``send`` each.
+        costs far less per event than one ``send`` each. An event caused by another
+        of the same call on another partition is sent once its cause is
+        acknowledged: no effect is in the log without its cause (a plan without the
+        atoms it lists), whatever fails in between.
         """
-        groups: dict[tuple[str, int], list[EncodedEvent]] = {}
+        placed: list[tuple[EncodedEvent, tuple[str, int]]] = []
         for env in events:
             enc = encode(env)
             topic = self.topic_for(env, context)
-            groups.setdefault((topic, await self._partition(topic, enc.key)), []).append(enc)
+            placed.append((enc, (topic, await self._partition(topic, enc.key))))
+        waves = causal_waves(events, [where for _, where in placed])
+        for wave in range(max(waves, default=-1) + 1):
+            groups: dict[tuple[str, int], list[EncodedEvent]] = {}
+            for (enc, where), w in zip(placed, waves, strict=True):
+                if w == wave:
+                    groups.setdefault(where, []).append(enc)
+            await self._send_groups(groups)
+
+    async def _send_groups(self, groups: dict[tuple[str, int], list[EncodedEvent]]) -> None:
         futures = []
         for (topic, partition), encoded in groups.items():
             batch = self._producer.create_batch()

@@ -17,14 +17,22 @@ from collections.abc import Sequence
 
 from events import Envelope, derive_id
 from events.content import (
+    MAX_PLAN_ATOMS,
     Atom,
     AtomGenerationRequested,
     AtomsGenerated,
     ContentType,
     GenerationTrigger,
     RemediationContext,
+    planned_atoms,
 )
-from events.learning import FailMode, FailureDiagnosed, PlannedAtom, RemediationPlanned
+from events.learning import (
+    PLAN_ROLE,
+    FailMode,
+    FailureDiagnosed,
+    PlannedAtom,
+    RemediationPlanned,
+)
 from services.remediation.mapping import (
     CONTENT_TYPE_ATOM_TYPES,
     MIN_REMEDIATION_ATOMS,
@@ -41,9 +49,6 @@ __all__ = [
     "plan_event",
 ]
 
-MAX_PLAN_ATOMS = 10
-PLAN_ROLE = "remediation-plan"
-
 
 def matching_atoms(atoms: Sequence[Atom], fail_mode: FailMode) -> list[Atom]:
     """Existing atoms suited to the fail mode, best-suited types first."""
@@ -56,15 +61,6 @@ def matching_atoms(atoms: Sequence[Atom], fail_mode: FailMode) -> list[Atom]:
     rank = {t: i for i, t in enumerate(priority)}
     suited = [a for a in atoms if a.atom_type in rank]
     return sorted(suited, key=lambda a: rank[a.atom_type])  # stable: keeps creation order
-
-
-def _planned(atoms: Sequence[Atom], source: str) -> list[PlannedAtom]:
-    return [
-        PlannedAtom(
-            atom_id=a.atom_id, atom_type=a.atom_type.value, source=source, front=a.front[:1000]
-        )  # type: ignore[arg-type]
-        for a in atoms
-    ]
 
 
 def _plan(
@@ -102,7 +98,7 @@ def for_diagnosis(
         answer_event_id=d.answer_event_id,
         diagnosis_event_id=event.event_id,
         fail_mode=mode,
-        existing=_planned(suited[:MAX_PLAN_ATOMS], "existing"),
+        existing=planned_atoms(suited[:MAX_PLAN_ATOMS], "existing"),
     )
     if mode is FailMode.FATIGUE_ERROR:
         note = "Fatigue: take a break before the next question."
@@ -132,24 +128,10 @@ def plan_event(diagnosis: Envelope, plan: RemediationPlanned, *, source: str) ->
 
 def after_generation(event: Envelope, *, source: str) -> Envelope | None:
     """The plan for a failed-question generation's result (None for other triggers)."""
-    g = event.payload_as(AtomsGenerated)
-    ctx = g.remediation
-    if ctx is None:
+    plan = event.payload_as(AtomsGenerated).completed_plan()
+    if plan is None:
         return None
-    held = {a.atom_id for a in ctx.existing}
-    generated = _planned([a for a in g.atoms if a.atom_id not in held], "jit")
-    cached = " (from cache)" if g.from_cache else ""
-    plan = _plan(
-        ctx,
-        g.concept_id,
-        [*ctx.existing, *generated],
-        f"{len(ctx.existing)} existing + {len(generated)} generated just in time{cached}.",
-        jit_requested=True,
-        jit_generated=len(generated),
-        from_cache=g.from_cache,
-        errors=g.errors[:20],
-    )
-    return _derived(event, plan, ctx.diagnosis_event_id, source)
+    return _derived(event, plan, plan.diagnosis_event_id, source)
 
 
 def _derived(

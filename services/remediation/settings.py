@@ -18,7 +18,9 @@ class JitSettings(BaseSettings):
     engine_enable_jit: bool = Field(default=True, description="LearningEngine(enable_jit=...)")
     router_enable_jit: bool = Field(default=True, description="RemediationRouter(enable_jit=...)")
     jit_strategy: Literal["rules", "llm", "auto"] = "auto"
-    jit_concurrency: int = Field(default=4, ge=1, le=64, description="requests in flight")
+    jit_concurrency: int = Field(
+        default=4, ge=1, le=64, description="generations in flight per remediation or jit worker"
+    )
 
     @property
     def enable_jit(self) -> bool:

@@ -262,3 +262,140 @@ async def test_events_a_read_model_ignores_cost_no_write_and_lose_no_position(
         assert [r.learner_id for r in learners] == ["p1", "p2", "p3"]
     finally:
         await engine.dispose()
+
+
+async def test_a_request_answered_twice_keeps_the_first_answers_atoms(settings: Settings) -> None:
+    """A diagnosis or request generated anew after a redelivery (a model answers
+    differently each time) carries the same event id and request: its second set of
+    atoms is not stored next to the first."""
+    import uuid
+
+    from events import Envelope, encode
+    from events.content import AtomsGenerated, AtomType, ContentType, GenerationTrigger
+    from projections.content import ContentProjection
+    from services.remediation.rules import AtomTask, make_atoms
+    from tests.support.content import EIGRP, OSPF, RIP
+
+    def answer(request_id: uuid.UUID, *types: AtomType) -> Envelope:
+        made = make_atoms(AtomTask(OSPF, (EIGRP, RIP), ContentType.PRACTICE, types, 2))
+        return Envelope.new(
+            AtomsGenerated(
+                request_event_id=request_id,
+                concept_id=OSPF.concept_id,
+                trigger=GenerationTrigger.USER_REQUEST,
+                content_types=[ContentType.PRACTICE],
+                atoms=made,
+                generation_time_ms=5,
+            ),
+            source="test",
+        )
+
+    def deliveries(events: list[Envelope], first: int) -> list[Delivery]:
+        out = []
+        for i, e in enumerate(events):
+            enc = encode(e)
+            out.append(Delivery("t", 0, first + i, enc.key, enc.value, tuple(enc.headers)))
+        return out
+
+    once, other = uuid.uuid4(), uuid.uuid4()
+    first = answer(once, AtomType.FLASHCARD)
+    again = answer(once, AtomType.MCQ).model_copy(update={"event_id": first.event_id})
+    projection = ContentProjection()
+    engine = make_engine(settings)
+
+    async def no_dead(dead: object) -> None:
+        raise AssertionError(f"unexpected dead letters: {dead}")
+
+    try:
+        await setup_tables(engine, projection)
+        tp = TopicPartition("t", 0)
+        # In one batch, and in a later one: the first answer's atoms only.
+        batch = deliveries([first, again], 0)
+        await fold_batch(
+            engine, projection, {tp: batch}, topics=settings.topics(), send_dead=no_dead
+        )
+        later = deliveries([again, answer(other, AtomType.MCQ)], 2)
+        await fold_batch(
+            engine, projection, {tp: later}, topics=settings.topics(), send_dead=no_dead
+        )
+        stored = await query_rows(
+            engine, "SELECT request_event_id, atom_type FROM learning_atoms ORDER BY 1, 2"
+        )
+        assert sorted((r.request_event_id, r.atom_type) for r in stored) == sorted(
+            [(once, "flashcard")] * 2 + [(other, "mcq")] * 2
+        )
+    finally:
+        await engine.dispose()
+
+
+async def test_plans_agree_with_the_atoms_stored_whatever_was_redelivered(
+    settings: Settings,
+) -> None:
+    """The remediation agent crashed after its atoms-generated was acknowledged and
+    before the plan was sent; the redelivered diagnosis was generated anew (other
+    atoms, the same event ids), or found its atoms and planned at once. In any order,
+    the plan lists the atoms of the first atoms-generated, the ones stored."""
+
+    from events import Envelope, encode
+    from events.content import AtomsGenerated, AtomType, ContentType, GenerationTrigger
+    from events.learning import FailMode
+    from projections.content import ContentProjection
+    from projections.remediation import RemediationProjection
+    from services.remediation.planning import after_generation, for_diagnosis, plan_event
+    from services.remediation.rules import AtomTask, make_atoms
+    from tests.support.content import EIGRP, OSPF, RIP
+    from tests.unit.test_remediation_decisions import diagnosis
+
+    d = diagnosis(FailMode.ENCODING_ERROR)
+    asked = for_diagnosis(d, [], enable_jit=True)
+
+    def generation(*types: AtomType) -> Envelope:
+        made = make_atoms(AtomTask(OSPF, (EIGRP, RIP), ContentType.PRACTICE, types, 5))
+        return d.derive(
+            AtomsGenerated(
+                request_event_id=d.event_id,
+                concept_id=OSPF.concept_id,
+                trigger=GenerationTrigger.FAILED_QUESTION,
+                content_types=[ContentType.PRACTICE],
+                atoms=made,
+                generation_time_ms=5,
+                remediation=asked.remediation,  # type: ignore[union-attr]
+            ),
+            role="atoms-generated",
+            source="remediation",
+        )
+
+    first, anew = generation(AtomType.FLASHCARD), generation(AtomType.MCQ)
+    assert first.event_id == anew.event_id
+    late_plan = after_generation(anew, source="remediation")
+    at_once = plan_event(d, for_diagnosis(d, [], enable_jit=False), source="remediation")  # type: ignore[arg-type]
+    first_ids = {str(a.atom_id) for a in first.payload.atoms}  # type: ignore[attr-defined]
+
+    async def no_dead(dead: object) -> None:
+        raise AssertionError(f"unexpected dead letters: {dead}")
+
+    engine = make_engine(settings)
+    try:
+        for order in ([at_once, first, anew, late_plan], [first, late_plan, at_once, anew]):
+            async with engine.begin() as conn:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{settings.db_schema}" CASCADE'))
+            for projection in (ContentProjection(), RemediationProjection()):
+                await setup_tables(engine, projection)
+                batch = []
+                for i, e in enumerate(order):
+                    enc = encode(e)  # type: ignore[arg-type]
+                    batch.append(Delivery("t", 0, i, enc.key, enc.value, tuple(enc.headers)))
+                for single in batch:  # one batch each: the worst interleaving
+                    await fold_batch(
+                        engine,
+                        projection,
+                        {TopicPartition("t", 0): [single]},
+                        topics=settings.topics(),
+                        send_dead=no_dead,
+                    )
+            (plan,) = await query_rows(engine, "SELECT atoms, jit_requested FROM remediation_plans")
+            stored = await query_rows(engine, "SELECT id FROM learning_atoms")
+            assert {str(r.id) for r in stored} == first_ids, order
+            assert plan.jit_requested and {a["atom_id"] for a in plan.atoms} == first_ids, order
+    finally:
+        await engine.dispose()
