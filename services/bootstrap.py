@@ -108,6 +108,15 @@ class Platform:
         except KeyError:
             raise UnknownName("read model", name, self.projections) from None
 
+    def projector_processes(self) -> dict[str, list[str]]:
+        """How a deployment runs the projector: the read models a learner waits on
+        (``interactive``) in a process of their own, so the bulk folds of the others
+        (content, workflows, usage, ...) never delay them; name -> read models."""
+        groups: dict[str, list[str]] = {"projector": [], "projector-interactive": []}
+        for name, projection in self.projections.items():
+            groups["projector-interactive" if projection.interactive else "projector"].append(name)
+        return {process: names for process, names in groups.items() if names}
+
     def chosen_projections(self, names: Iterable[str] | None) -> list[Projection]:
         names = list(names or ())
         return [self.projection(n) for n in names] if names else list(self.projections.values())

@@ -11,7 +11,7 @@ import yaml
 from events import CATALOG
 from services.bootstrap import bootstrap
 from services.settings import Settings
-from tools.devstack.compose import with_agent_services
+from tools.devstack.compose import with_agent_services, worker_commands
 
 pytestmark = pytest.mark.unit
 
@@ -49,7 +49,7 @@ def test_compose_file_names_redpanda_console_postgres_and_the_services() -> None
     services = compose["services"]
     assert {"redpanda", "console", "postgres", "diagnoser", "projector", "api"} <= set(services)
     agents = {n for n, s in services.items() if s.get("command", [])[:3] == ["nls", "agent", "run"]}
-    assert agents == set(bootstrap(Settings()).agents), "run `nls dev compose`"
+    assert agents == set(worker_commands(bootstrap(Settings()))), "run `nls dev compose`"
     assert "redpanda" in services["redpanda"]["image"]
     assert "console" in services["console"]["image"]
     console_config = yaml.safe_load(services["console"]["environment"]["CONSOLE_CONFIG_FILE"])

@@ -24,7 +24,13 @@ from services.bootstrap import bootstrap
 from services.runtime.faust_app import build_app
 from services.runtime.probe import check_heartbeat, check_url, heartbeat_age
 from services.settings import Settings
-from tools.devstack.compose import FAUST_DATA, METRICS_PORT, database_access, with_agent_services
+from tools.devstack.compose import (
+    FAUST_DATA,
+    METRICS_PORT,
+    database_access,
+    with_agent_services,
+    worker_commands,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -64,7 +70,8 @@ def platform() -> Any:
 
 
 def agent_services(platform: Any) -> dict[str, dict[str, Any]]:
-    return {name: SERVICES[name] for name in platform.agents}
+    """Every worker's service (an agent's; the projector's two)."""
+    return {name: SERVICES[name] for name in worker_commands(platform)}
 
 
 def nls_services() -> dict[str, dict[str, Any]]:
@@ -212,7 +219,7 @@ def test_every_workers_metrics_reach_prometheus(platform: Any) -> None:
     config = yaml.safe_load(COMPOSE["configs"][source["source"]]["content"])
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     dns = jobs["nls-workers"]["dns_sd_configs"][0]
-    assert set(dns["names"]) == set(platform.agents), "run `nls dev compose`"
+    assert set(dns["names"]) == set(worker_commands(platform)), "run `nls dev compose`"
     assert dns["type"] == "A" and dns["port"] == METRICS_PORT
     relabel = jobs["nls-workers"]["relabel_configs"][0]
     assert relabel["source_labels"] == ["__meta_dns_name"] and relabel["target_label"] == "service"
@@ -257,11 +264,21 @@ def test_every_agent_of_the_registry_is_a_service(platform: Any) -> None:
     running = {
         n for n, s in SERVICES.items() if s.get("command", [])[:3] == ["nls", "agent", "run"]
     }
-    assert running == set(platform.agents)
+    workers = worker_commands(platform)
+    assert running == set(workers)
+    assert {spec.name for spec, _ in workers.values()} == set(platform.agents)
+    # The projector's two services fold every read model once, the interactive apart.
+    folds = {
+        name: args[2::2] for name, (spec, args) in workers.items() if spec.runner == "projector"
+    }
+    assert sorted(n for names in folds.values() for n in names) == sorted(platform.projections)
+    assert set(folds["projector-interactive"]) == {
+        n for n, p in platform.projections.items() if p.interactive
+    }
     partitions = int(COMPOSE["x-nls-env"]["NLS_TOPIC_PARTITIONS"])
-    for name, spec in platform.agents.items():
+    for name, (spec, args) in workers.items():
         service = SERVICES[name]
-        assert service["command"] == ["nls", "agent", "run", name]
+        assert service["command"] == ["nls", "agent", "run", *args]
         replicas = service.get("deploy", {}).get("replicas", 1)
         assert replicas == spec.replicas
         assert 1 <= replicas <= partitions, f"{name}: more replicas than partitions idle"

@@ -4,7 +4,8 @@
                               [--strategies rules,llm]
 
 Runs the diagnoser, the remediation agent (it generates just in time itself) and
-the projector as worker processes against the embedded broker and Postgres, imports
+the projector (two processes, as a deployment runs it: the interactive read models
+apart) as worker processes against the embedded broker and Postgres, imports
 the CCNA pack, and sends wrong answers, each on a concept whose remediation
 needs generation (first miss of a fresh learner on a concept without enough
 suitable atoms: no cache hit). Two runs:
@@ -40,6 +41,7 @@ from events import Context, Envelope
 from events.content import AtomsGenerated
 from events.learning import AnswerSubmitted
 from projections.db import make_engine
+from services.bootstrap import bootstrap
 from services.bus.admin import ensure_topics
 from services.bus.producer import EventPublisher
 from services.content.pack import load_pack
@@ -47,6 +49,7 @@ from services.remediation.mapping import MIN_REMEDIATION_ATOMS
 from services.settings import Settings
 from tools.bench.common import bench_settings, start_workers, stop_workers
 from tools.bench.pipeline import pct
+from tools.devstack.compose import worker_commands
 from tools.devstack.provision import broker, database
 from tools.fakellm.process import serve_simulated
 
@@ -109,7 +112,13 @@ async def run(
     if len(needy) < n + 2:
         raise SystemExit(f"only {len(needy)} concepts need generation; ask for fewer answers")
     engine = make_engine(settings)
-    agents = [["diagnoser"], ["remediation"], ["projector"]]
+    # The projector as a deployment runs it: the interactive read models apart.
+    projectors = [
+        args
+        for spec, args in worker_commands(bootstrap(settings)).values()
+        if spec.runner == "projector"
+    ]
+    agents = [["diagnoser"], ["remediation"], *projectors]
     procs = start_workers(settings, agents, env)
     try:
         async with EventPublisher(settings) as pub:

@@ -27,6 +27,7 @@ from services.bus.admin import ensure_topics, wait_for_broker
 from services.errors import ConfigurationError
 from services.settings import STACK_ENV, Settings
 from tools.devstack.broker import EmbeddedBroker, free_port, port_open
+from tools.devstack.compose import worker_commands
 from tools.devstack.postgres import PostgresHandle, create_database, find_postgres
 from tools.devstack.supervisor import Child, Supervisor
 
@@ -120,8 +121,12 @@ class DevStack:
             await engine.dispose()
         child_env = env | {"PROMETHEUS_MULTIPROC_DIR": self._metrics_dir.name}
         cli = [sys.executable, "-m", "tools.cli"]
-        agents = list(self.workers or platform.agents)
-        children = [Child(w, [*cli, "agent", "run", w], child_env) for w in agents]
+        # Every worker as a deployment runs it, or just the agents asked for.
+        runs = {w: [w] for w in self.workers or ()} or {
+            name: args for name, (_, args) in worker_commands(platform).items()
+        }
+        agents = list(runs)
+        children = [Child(w, [*cli, "agent", "run", *args], child_env) for w, args in runs.items()]
         children.append(Child("api", [*cli, "api"], child_env))
         self.supervisor = Supervisor(children)
         await self.supervisor.start()
