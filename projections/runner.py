@@ -408,6 +408,12 @@ class Projector:
         self.verified.update(assigned)
         self.ready.set()
 
+    def _retry_later(self, event: str, exc: Exception) -> None:
+        """Log a failure worth retrying; re-raise any other."""
+        if not is_retryable(exc):
+            raise exc
+        log.warning(event, projection=self.projection.name, reason=f"{type(exc).__name__}: {exc}")
+
     async def _only_verified(self, consumer: AIOKafkaConsumer, fetched: Any) -> Any:
         """The fetched records of partitions already checked against the log; the others
         are checked now (and sought to their checkpoints), their records read again."""
@@ -417,13 +423,7 @@ class Projector:
         try:
             await self.seek_to_checkpoints(unchecked)
         except Exception as exc:
-            if not is_retryable(exc):
-                raise
-            log.warning(
-                "projection.check_retry",
-                projection=self.projection.name,
-                reason=f"{type(exc).__name__}: {exc}",
-            )
+            self._retry_later("projection.check_retry", exc)
             for tp in unchecked:  # read them again once the check succeeds
                 consumer.seek(tp, fetched[tp][0].offset)
             await asyncio.sleep(self.policy.delay(1))
@@ -468,13 +468,7 @@ class Projector:
                 self.engine, self.projection, dict(self.read_past), log_id=self.log_id
             )
         except Exception as exc:
-            if not is_retryable(exc):
-                raise
-            log.warning(
-                "projection.retry",
-                projection=self.projection.name,
-                reason=f"{type(exc).__name__}: {exc}",
-            )
+            self._retry_later("projection.retry", exc)
             return  # the next idle fetch tries again
         self._wrote(written)
         self.read_past.clear()  # those not written no longer continue the stored checkpoint
