@@ -25,7 +25,8 @@ from services.remediation.store import ContentStore
 __all__ = ["JitGenerator", "RemediationRouter", "generate_and_plan", "request_of", "result_event"]
 
 
-def request_of(r: AtomGenerationRequested) -> JitRequest:
+def request_of(r: AtomGenerationRequested, asked_by: Envelope) -> JitRequest:
+    """The service's request for ``r``, which the event ``asked_by`` carried or decided."""
     return JitRequest(
         r.concept_id,
         r.trigger,
@@ -34,6 +35,7 @@ def request_of(r: AtomGenerationRequested) -> JitRequest:
         r.learner_id,
         r.fail_mode,
         strategy=r.strategy,
+        request_id=asked_by.event_id,
     )
 
 
@@ -66,7 +68,7 @@ async def generate_and_plan(
 ) -> tuple[Envelope, ...]:
     """Generate what ``request`` asks for: ``atoms-generated``, and the plan it completes
     when it is for a failed question."""
-    result = await service.generate_for_gap(request_of(request))
+    result = await service.generate_for_gap(request_of(request, cause))
     generated = result_event(cause, request, result, source=source)
     plan = planning.after_generation(generated, source=source)
     return (generated,) if plan is None else (generated, plan)

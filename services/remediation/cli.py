@@ -133,7 +133,7 @@ def generate_concept(
             )
             asked = request.payload_as(AtomGenerationRequested)
             with console.status("generating..."):
-                result = await jit.service.generate_for_gap(request_of(asked))
+                result = await jit.service.generate_for_gap(request_of(asked, request))
             if jit.publisher is not None and result.atoms:
                 answer = result_event(request, asked, result, source="cli")
                 await jit.publisher.publish([request, answer])
@@ -192,7 +192,7 @@ def generate_gaps(
                         strategy,
                     )
                     asked = request.payload_as(AtomGenerationRequested)
-                    result = await jit.service.generate_for_gap(request_of(asked))
+                    result = await jit.service.generate_for_gap(request_of(asked, request))
                     assert jit.publisher is not None
                     answer = result_event(request, asked, result, source="cli")
                     await jit.publisher.publish([request, answer])

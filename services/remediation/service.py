@@ -9,6 +9,8 @@
   ``trigger:<type>``, scored 75.0.
 - Results are cached under ``{concept_id}:{trigger}:{sorted_content_types}``; a hit
   comes back with ``from_cache`` set. ``clear_cache`` returns how many entries went.
+  A request asked again under its id (a redelivered event) gets the answer with
+  atoms it got, as it was (the last ``ANSWERED_KEPT`` requests).
 - Errors are collected, never raised: no source content gives a warning and no
   atoms; a failing content type does not stop the others; an atom the sink refuses
   is skipped.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -55,6 +58,7 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 JIT_QUALITY_SCORE = 75.0
+ANSWERED_KEPT = 4096  # requests whose answers a service keeps for their redelivery
 
 JIT: Family[AtomTask, list[Atom]] = register(
     Family("jit", make_atoms, llm=llm_atoms, task="jit-atoms")
@@ -73,6 +77,7 @@ class JitRequest:
     fail_mode: FailMode | None = None
     context: dict[str, Any] = field(default_factory=dict)
     strategy: str | None = None  # overrides the service's for this request
+    request_id: uuid.UUID | None = None  # the event that asked, when one did
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ class JITGenerationService:
         self.sink = sink
         self._cache: dict[str, JitResult] = {}
         self._inflight: dict[str, asyncio.Future[None]] = {}
+        self._answered: OrderedDict[uuid.UUID, JitResult] = OrderedDict()
 
     # the four triggers ---------------------------------------------------------------
     async def generate_for_failed_question(
@@ -204,23 +210,36 @@ class JITGenerationService:
     # the core ------------------------------------------------------------------------
     async def generate_for_gap(self, request: JitRequest) -> JitResult:
         key = cache_key(request.concept_id, request.trigger, request.content_types)
-        if key in self._cache:
-            return replace(self._cache[key], from_cache=True)
-        # A request for a key already being generated (a worker takes several at once)
-        # waits for that generation and answers from the cache, as the seed's cache does.
-        pending = self._inflight.get(key)
-        if pending is not None:
-            await asyncio.shield(pending)
+        while True:
+            # A redelivered request (one id) gets its first answer as it was: the same
+            # atoms-generated, not a cache hit.
+            answered = self._answered.get(request.request_id) if request.request_id else None
+            if answered is not None:
+                return answered
             if key in self._cache:
-                return replace(self._cache[key], from_cache=True)
+                return self._remember(request, replace(self._cache[key], from_cache=True))
+            # A request for a key being generated (a worker takes several at once) waits
+            # for that generation and answers from the cache, as the seed's cache does.
+            pending = self._inflight.get(key)
+            if pending is None:
+                break
+            await asyncio.shield(pending)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            return await self._generate(key, request)
+            return self._remember(request, await self._generate(key, request))
         finally:
             if self._inflight.get(key) is future:
                 del self._inflight[key]
             future.set_result(None)
+
+    def _remember(self, request: JitRequest, result: JitResult) -> JitResult:
+        """Keep an answer with atoms for its request id (one without is tried again)."""
+        if request.request_id is not None and result.atoms:
+            self._answered[request.request_id] = result
+            if len(self._answered) > ANSWERED_KEPT:
+                self._answered.popitem(last=False)
+        return result
 
     async def _generate(self, key: str, request: JitRequest) -> JitResult:
         started = time.perf_counter()

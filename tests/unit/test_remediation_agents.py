@@ -3,6 +3,8 @@ just in time itself; the JIT generator answers requests."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from events import Envelope, derive_id
@@ -50,10 +52,23 @@ async def test_too_few_atoms_are_generated_in_place_then_planned() -> None:
     plan = plan_event.payload_as(RemediationPlanned)
     assert [a.source for a in plan.atoms] == ["existing"] + ["jit"] * 4
     assert plan.jit_requested and plan.jit_generated == 4
-    # Redelivered, the diagnosis yields the same events (the second from the cache).
+    # Redelivered, the diagnosis yields the same events with the same atoms (not a
+    # cache hit); another diagnosis of the same gap is one.
     again = await agent.handle(event, None)  # type: ignore[arg-type]
     assert [e.event_id for e in again] == [e.event_id for e in out]
-    assert again[0].payload_as(AtomsGenerated).from_cache
+    assert [e.payload for e in again] == [e.payload for e in out]
+    other = await agent.handle(diagnosis(FailMode.ENCODING_ERROR), None)  # type: ignore[arg-type]
+    assert other[0].payload_as(AtomsGenerated).from_cache
+
+
+async def test_a_redelivery_handled_alongside_the_first_gets_the_same_answer() -> None:
+    # Two copies of one diagnosis at once (a worker takes several at once): whichever
+    # generates, the other waits for it and answers the same, not from the cache.
+    event = diagnosis(FailMode.ENCODING_ERROR)
+    agent = router(atoms(AtomType.CLOZE, count=1))
+    first, second = await asyncio.gather(agent.handle(event, None), agent.handle(event, None))  # type: ignore[arg-type]
+    assert first[0].payload == second[0].payload
+    assert not first[0].payload_as(AtomsGenerated).from_cache
 
 
 async def test_with_jit_disabled_nothing_is_generated() -> None:
