@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -76,3 +77,14 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+def agent_process(settings: Settings, agent: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """``nls agent run <agent>`` as a child process (to kill -9), its stderr in ``log``."""
+    return subprocess.Popen(
+        [PYTHON, "-m", "tools.cli", "agent", "run", agent],
+        env=child_env(settings, **env),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
+    )

@@ -14,7 +14,7 @@ from events.drills import BatchCompleted, DrillSeriesRequested, GamePhase
 from projections.db import make_engine
 from services.bus.producer import EventPublisher
 from services.settings import Settings
-from tests.conftest import PYTHON, ROOT, child_env
+from tests.conftest import agent_process
 from tests.support.drills import library_events
 from tests.support.helpers import background, query_rows, read_topic, wait_until
 from tests.support.platform import agent, projector
@@ -25,20 +25,15 @@ pytestmark = pytest.mark.e2e
 
 
 def worker(settings: Settings, model: FakeLLM, log: Path) -> subprocess.Popen[bytes]:
-    env = child_env(
+    return agent_process(
         settings,
+        "drill-batches",
+        log,
         NLS_DRILL_STRATEGY="llm",
         ANTHROPIC_API_KEY="test",
         ANTHROPIC_BASE_URL=model.url,
         NLS_LLM_FAULTS="latency_ms=2500,seed=1",
         NLS_LLM_CONCURRENCY="5",
-    )
-    return subprocess.Popen(
-        [PYTHON, "-m", "tools.cli", "agent", "run", "drill-batches"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("ab"),
     )
 
 

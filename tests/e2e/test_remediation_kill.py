@@ -17,7 +17,7 @@ from services.bus.producer import EventPublisher
 from services.diagnosis.agent import Diagnoser
 from services.remediation.mapping import MIN_REMEDIATION_ATOMS
 from services.settings import Settings
-from tests.conftest import PYTHON, child_env
+from tests.conftest import agent_process
 from tests.support.helpers import answer_event, background, count_rows, query_rows, wait_until
 from tests.support.jit import ccna
 from tests.support.platform import projector
@@ -47,18 +47,14 @@ async def diagnoses() -> list[Envelope]:
 
 
 def worker(settings: Settings, model_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = child_env(
+    return agent_process(
         settings,
+        "remediation",
+        log,
         NLS_JIT_STRATEGY="llm",
         ANTHROPIC_API_KEY="test",
         ANTHROPIC_BASE_URL=model_url,
         ANTHROPIC_MODEL="claude-haiku-4-5",
-    )
-    return subprocess.Popen(
-        [PYTHON, "-m", "tools.cli", "agent", "run", "remediation"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("ab"),
     )
 
 
