@@ -215,8 +215,12 @@ async def checkpoint_positions(conn: AsyncConnection) -> dict[tuple[str, str, in
 
 async def lock_projection(conn: AsyncConnection, schema: str, projection: Projection) -> None:
     """Serialise writers of one projection in one schema (folds and the swap)."""
-    key = f"{schema}.{projection.name}"
+    key = _writer_key(schema, projection)
     await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+
+
+def _writer_key(schema: str, projection: Projection) -> str:
+    return f"{schema}.{projection.name}"
 
 
 async def begin_fold(
@@ -231,7 +235,7 @@ async def begin_fold(
                 "SELECT set_config('synchronous_commit', 'off', true), "
                 "pg_advisory_xact_lock(hashtext(:k))"
             ),
-            {"k": f"{schema}.{projection.name}"},
+            {"k": _writer_key(schema, projection)},
         )
     else:
         await conn.execute(text("SET LOCAL synchronous_commit = off"))

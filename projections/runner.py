@@ -434,7 +434,7 @@ class Projector:
         (its checkpoint moves with the next write, at the latest a second later).
         False when the batch must be written: something to apply or dead, a position
         that does not follow on from the known one, or the last write a second old."""
-        if time.monotonic() - self._last_write > READ_PAST_WRITE_S or not self.projection.decodes:
+        if self._write_due or not self.projection.decodes:
             return False
         entries = [e for es in decoded.values() for e in es]
         if any(e.event is not None or e.dead_kind is not None for e in entries):
@@ -452,6 +452,11 @@ class Projector:
             self.read_past[tp] = ReadPast(bases[tp], last.offset + 1, fingerprint_of(last))
         return True
 
+    @property
+    def _write_due(self) -> bool:
+        """The last write is over ``READ_PAST_WRITE_S`` old."""
+        return time.monotonic() - self._last_write > READ_PAST_WRITE_S
+
     def _wrote(self, written: dict[TopicPartition, int]) -> None:
         self._last_write = time.monotonic()
         for tp, offset in written.items():
@@ -461,7 +466,7 @@ class Projector:
     async def _write_read_past_when_idle(self) -> None:
         """With nothing fetched, store what was read past once the last write is a
         second old, so positions and lag read from Postgres stay current."""
-        if not self.read_past or time.monotonic() - self._last_write <= READ_PAST_WRITE_S:
+        if not self.read_past or not self._write_due:
             return
         try:
             written = await write_read_past(

@@ -41,13 +41,7 @@ from services.remediation.mapping import (
     fail_mode_to_content_types,
 )
 
-__all__ = [
-    "MAX_PLAN_ATOMS",
-    "after_generation",
-    "for_diagnosis",
-    "matching_atoms",
-    "plan_event",
-]
+__all__ = ["after_generation", "for_diagnosis", "matching_atoms", "plan_event"]
 
 
 def matching_atoms(atoms: Sequence[Atom], fail_mode: FailMode) -> list[Atom]:
