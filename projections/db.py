@@ -82,7 +82,11 @@ async def driver(conn: AsyncConnection) -> Any:
     are several times faster than executemany through the ORM layer.
     """
     raw = await conn.get_raw_connection()
-    return raw.driver_connection
+    pg: Any = raw.driver_connection
+    if conn.in_transaction() and not pg.is_in_transaction():
+        # SQLAlchemy sends BEGIN with its first statement: none was sent yet.
+        await conn.execute(text("SELECT 1"))
+    return pg
 
 
 async def create_schema(conn: AsyncConnection, schema: str, tables: list[Any]) -> None:

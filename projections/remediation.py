@@ -98,20 +98,22 @@ class RemediationProjection(EventProjection):
             elif isinstance(p, RemediationPlanned) and not p.jit_requested:
                 at_once.setdefault(p.diagnosis_event_id, _row(ev.event_id, p, ev))
         rows = [r for d, r in at_once.items() if d not in generated]
+        # Statements built once and given the rows as parameters: compiled once.
         if rows:
-            await conn.execute(insert(REMEDIATION_PLANS).on_conflict_do_nothing(), rows)
+            await conn.execute(_INSERT_AT_ONCE, rows)
         if generated:
-            stmt = insert(REMEDIATION_PLANS).values(list(generated.values()))
-            c = REMEDIATION_PLANS.c
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[c.diagnosis_event_id],
-                set_={k: stmt.excluded[k] for k in _COLUMNS if k != "diagnosis_event_id"},
-                where=c.jit_requested.is_(False),
-            )
-            await conn.execute(stmt)
+            await conn.execute(_UPSERT_GENERATED, list(generated.values()))
 
 
 _COLUMNS = [c.name for c in REMEDIATION_PLANS.c if c.name != "projected_at"]
+_INSERT_AT_ONCE = insert(REMEDIATION_PLANS).on_conflict_do_nothing()
+_insert = insert(REMEDIATION_PLANS)
+# A generated plan replaces a plan made at once, never another generated one.
+_UPSERT_GENERATED = _insert.on_conflict_do_update(
+    index_elements=[REMEDIATION_PLANS.c.diagnosis_event_id],
+    set_={k: _insert.excluded[k] for k in _COLUMNS if k != "diagnosis_event_id"},
+    where=REMEDIATION_PLANS.c.jit_requested.is_(False),
+)
 
 
 def _row(event_id: uuid.UUID, p: RemediationPlanned, ev: Envelope) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from events.learning import FailureDiagnosed
 from services.bus.consumer import Delivery
 from services.remediation import planning
 from services.remediation.service import JITGenerationService, JitRequest, JitResult
-from services.remediation.store import ContentStore
+from services.remediation.store import ContentStore, Snapshot
 
 __all__ = ["JitGenerator", "RemediationRouter", "generate_and_plan", "request_of", "result_event"]
 
@@ -65,10 +65,11 @@ async def generate_and_plan(
     request: AtomGenerationRequested,
     *,
     source: str,
+    snapshot: Snapshot | None = None,
 ) -> tuple[Envelope, ...]:
     """Generate what ``request`` asks for: ``atoms-generated``, and the plan it completes
-    when it is for a failed question."""
-    result = await service.generate_for_gap(request_of(request, cause))
+    when it is for a failed question (``snapshot``: the concept as just read)."""
+    result = await service.generate_for_gap(request_of(request, cause), snapshot)
     generated = result_event(cause, request, result, source=source)
     plan = planning.after_generation(generated, source=source)
     return (generated,) if plan is None else (generated, plan)
@@ -92,10 +93,13 @@ class RemediationRouter:
         self.concurrency = concurrency
 
     async def handle(self, event: Envelope, delivery: Delivery) -> Sequence[Envelope]:
-        existing = await self.store.atoms(event.payload_as(FailureDiagnosed).concept_id)
-        decided = planning.for_diagnosis(event, existing, enable_jit=self.enable_jit)
+        # One read for the plan and, when it needs them, the atoms it generates.
+        snapshot = await self.store.snapshot(event.payload_as(FailureDiagnosed).concept_id)
+        decided = planning.for_diagnosis(event, snapshot[2], enable_jit=self.enable_jit)
         if isinstance(decided, AtomGenerationRequested):
-            return await generate_and_plan(self.service, event, decided, source=self.name)
+            return await generate_and_plan(
+                self.service, event, decided, source=self.name, snapshot=snapshot
+            )
         return (planning.plan_event(event, decided, source=self.name),)
 
 

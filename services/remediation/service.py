@@ -42,7 +42,7 @@ from services.remediation.mapping import (
     types_for_content_type,
 )
 from services.remediation.rules import AtomTask, has_source_content, make_atoms
-from services.remediation.store import ContentStore
+from services.remediation.store import ContentStore, Snapshot
 
 __all__ = [
     "JIT",
@@ -208,7 +208,11 @@ class JITGenerationService:
         return results
 
     # the core ------------------------------------------------------------------------
-    async def generate_for_gap(self, request: JitRequest) -> JitResult:
+    async def generate_for_gap(
+        self, request: JitRequest, snapshot: Snapshot | None = None
+    ) -> JitResult:
+        """The atoms ``request`` asks for; ``snapshot``, when the caller has just read
+        the concept, its siblings and atoms, saves reading them again."""
         key = cache_key(request.concept_id, request.trigger, request.content_types)
         while True:
             # A redelivered request (one id) gets its first answer as it was: the same
@@ -227,7 +231,7 @@ class JITGenerationService:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            return self._remember(request, await self._generate(key, request))
+            return self._remember(request, await self._generate(key, request, snapshot))
         finally:
             if self._inflight.get(key) is future:
                 del self._inflight[key]
@@ -241,10 +245,14 @@ class JITGenerationService:
                 self._answered.popitem(last=False)
         return result
 
-    async def _generate(self, key: str, request: JitRequest) -> JitResult:
+    async def _generate(
+        self, key: str, request: JitRequest, snapshot: Snapshot | None
+    ) -> JitResult:
         started = time.perf_counter()
         errors: list[str] = []
-        concept, sibling_list, existing = await self.store.snapshot(request.concept_id)
+        if snapshot is None:
+            snapshot = await self.store.snapshot(request.concept_id)
+        concept, sibling_list, existing = snapshot
         if concept is None or not has_source_content(concept):
             message = f"no source content for concept {request.concept_id}"
             log.warning("jit.no_source_content", concept_id=str(request.concept_id))

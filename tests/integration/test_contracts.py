@@ -66,6 +66,7 @@ async def test_a_concept_and_its_siblings_in_the_order_asked(store: ContentStore
     assert {a.atom_id for a in atoms} == {
         a.atom_id for a in ATOMS if a.concept_id == concept.concept_id
     }
+    assert atoms == await store.atoms(concept.concept_id)  # in the same order
 
 
 async def test_unknown_concepts_are_absent_not_errors(store: ContentStore) -> None:
