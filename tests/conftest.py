@@ -22,6 +22,25 @@ ROOT = Path(__file__).resolve().parent.parent
 configure_logging(os.environ.get("NLS_LOG_LEVEL", "warning"))
 
 
+@pytest.fixture(autouse=True)
+async def close_anthropic_clients(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """Close the HTTP clients of the anthropic providers a test made, after it (the
+    services close theirs with their Deps); an aiohttp session left open warns."""
+    from services.generation.anthropic_provider import AnthropicProvider
+
+    made: list[AnthropicProvider] = []
+    init = AnthropicProvider.__init__
+
+    def tracked(self: AnthropicProvider, *args: object, **kwargs: object) -> None:
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+        made.append(self)
+
+    monkeypatch.setattr(AnthropicProvider, "__init__", tracked)
+    yield
+    for provider in made:
+        await provider.aclose()
+
+
 @pytest.fixture(scope="session")
 def kafka() -> Iterator[BrokerInfo]:
     with broker() as info:

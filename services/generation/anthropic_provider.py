@@ -44,7 +44,10 @@ class AnthropicProvider:
     ) -> None:
         self.model = model
         self._client = anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=base_url, max_retries=max_retries
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=max_retries,
+            http_client=anthropic.DefaultAioHttpClient(),
         )
 
     async def complete(self, call: Completion) -> Reply:
