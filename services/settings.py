@@ -179,7 +179,7 @@ class Settings(BaseSettings):
         ge=0,
         le=5000,
         description="the same for the agents and read models a learner waits on "
-        "(AgentSpec.interactive); unset: 10 ms on the embedded broker, 500 on Kafka",
+        "(AgentSpec.interactive); unset: 20 ms on the embedded broker, 500 on Kafka",
     )
     batch_timeout_ms: int = Field(default=50, ge=1)
     handler_concurrency: int = Field(default=4, ge=1, description="partitions processed at once")
@@ -286,9 +286,10 @@ class Settings(BaseSettings):
             return explicit
         if self.broker_flavour != "tansu":
             return 500
-        # Measured with tools/bench/jit.py: 10 ms halves each hop's floor of 20; the
-        # rest wait longer so that the idle fetches cost no more CPU than before.
-        return 10 if interactive else 250
+        # 10 ms for the interactive consumers took 5-10 ms off the JIT bench, but at
+        # 1,000 answers/s the diagnoser's smaller batches doubled its p99
+        # (tools/bench/pipeline.py); the others wait 250 ms, which frees CPU.
+        return 20 if interactive else 250
 
     def for_consumer(self, *, interactive: bool) -> Settings:
         """These settings, with the fetch wait of an interactive consumer or a plain one."""

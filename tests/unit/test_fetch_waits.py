@@ -26,7 +26,7 @@ def settings(**values: object) -> Settings:
 
 
 @pytest.mark.parametrize(
-    ("flavour", "plain", "interactive"), [("tansu", 250, 10), ("kafka", 500, 500)]
+    ("flavour", "plain", "interactive"), [("tansu", 250, 20), ("kafka", 500, 500)]
 )
 def test_defaults_follow_the_broker(flavour: str, plain: int, interactive: int) -> None:
     s = settings(broker_flavour=flavour)
@@ -54,7 +54,7 @@ def test_the_learner_facing_agents_and_read_models_are_interactive() -> None:
     assert read_models == INTERACTIVE_READ_MODELS
 
 
-@pytest.mark.parametrize(("interactive", "wait"), [(True, 10), (False, 250)])
+@pytest.mark.parametrize(("interactive", "wait"), [(True, 20), (False, 250)])
 def test_a_faust_worker_fetches_with_its_wait(interactive: bool, wait: int) -> None:
     s = settings(broker_flavour="tansu").for_consumer(interactive=interactive)
     assert build_app(s, "waits").conf.nls_fetch_max_wait_ms == wait
