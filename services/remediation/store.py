@@ -6,9 +6,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -95,12 +94,12 @@ class PostgresContentStore:
                 ),
                 concept_id,
             )
-        if row is None:
-            return None, [], await self.atoms(concept_id)
-        concept = ConceptImported.model_validate(_json(row[0]))
-        found = {c.concept_id: c for c in map(ConceptImported.model_validate, _json(row[1]))}
-        siblings = [found[i] for i in concept.siblings if i in found]
-        return concept, siblings, [Atom.model_validate(a) for a in _json(row[2])]
+        atoms = [Atom.model_validate(a) for a in row[2]]
+        if row[0] is None:
+            return None, [], atoms
+        concept = ConceptImported.model_validate(row[0])
+        found = {c.concept_id: c for c in map(ConceptImported.model_validate, row[1])}
+        return concept, [found[i] for i in concept.siblings if i in found], atoms
 
     async def concept(self, concept_id: uuid.UUID) -> ConceptImported | None:
         found = await self.concepts([concept_id])
@@ -132,20 +131,16 @@ class PostgresContentStore:
         return [(ConceptImported.model_validate(doc), int(n)) for doc, n in rows]
 
 
-# The concept, its siblings (in any order) and its atoms in their order, as JSON.
+# The concept (NULL when unknown), its siblings (in any order) and its atoms in their
+# order; the pool's connections decode JSON.
 _SNAPSHOT = """
 SELECT c.doc,
   (SELECT coalesce(jsonb_agg(s.doc), '[]'::jsonb) FROM {concepts} s
     WHERE s.concept_id IN (SELECT (jsonb_array_elements_text(c.doc -> 'siblings'))::uuid)),
   (SELECT coalesce(jsonb_agg(a.atom ORDER BY a.created_at, a.id), '[]'::jsonb) FROM {atoms} a
-    WHERE a.concept_id = c.concept_id)
-FROM {concepts} c WHERE c.concept_id = $1
+    WHERE a.concept_id = k.id)
+FROM (VALUES ($1::uuid)) k (id) LEFT JOIN {concepts} c ON c.concept_id = k.id
 """
-
-
-def _json(value: Any) -> Any:
-    """A JSON column as the driver gave it: decoded already, or its text."""
-    return orjson.loads(value) if isinstance(value, str) else value
 
 
 async def _concepts(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[ConceptImported]:
