@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from events import CATALOG, Envelope, Payload, TopicNames
 from projections.db import METADATA, conn_schema, driver
 from services.bus.consumer import Delivery
+from services.settings import Latency
 
 __all__ = [
     "CHECKPOINTS",
@@ -98,8 +99,8 @@ class Projection(Protocol):
         """Columns left out of checksums (e.g. projected_at)."""
 
     @property
-    def interactive(self) -> bool:
-        """A learner waits on its rows: its consumer fetches with the short wait."""
+    def latency(self) -> Latency:
+        """Who waits on its rows: its consumer's fetch wait (Settings.fetch_wait_ms)."""
 
     @property
     def partition_local(self) -> bool:
@@ -138,7 +139,7 @@ class EventProjection(ABC):
     # True when no row depends on events of two partitions (rebuilds may then
     # fold partitions in parallel); every projection keyed by its aggregate is.
     partition_local: ClassVar[bool] = True
-    interactive: ClassVar[bool] = False
+    latency: ClassVar[Latency] = Latency.BULK
 
     @cached_property
     def consumed_types(self) -> frozenset[str]:

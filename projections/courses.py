@@ -52,6 +52,7 @@ from events.courses import (
 )
 from projections.base import Applied
 from projections.db import METADATA
+from services.settings import Latency
 
 __all__ = [
     "COURSES",
@@ -329,7 +330,7 @@ class CoursesProjection:
     tables = (COURSES, COURSE_CANDIDATES, COURSE_EVENTS)
     volatile_columns: frozenset[str] = frozenset()
     partition_local = True  # everything of a course is keyed by its id
-    interactive = False
+    latency = Latency.BULK
 
     def topics(self, names: TopicNames) -> list[str]:
         return [names.domain(Context.COURSES)]

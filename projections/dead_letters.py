@@ -36,6 +36,7 @@ from projections.base import Applied
 from projections.db import METADATA
 from services.runtime.dead_letters import read_dead_letter
 from services.runtime.dlq_replay import read_marker
+from services.settings import Latency
 
 __all__ = [
     "DEAD_LETTERS",
@@ -89,7 +90,7 @@ class DeadLettersProjection:
     tables = (DEAD_LETTERS, DEAD_LETTER_REPLAYS)
     volatile_columns: frozenset[str] = frozenset()
     partition_local = True  # a failure is reported on one partition
-    interactive = False
+    latency = Latency.BULK
 
     def topics(self, names: TopicNames) -> list[str]:
         return names.all_dlq()

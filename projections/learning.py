@@ -30,6 +30,7 @@ from events import Envelope
 from events.learning import AnswerSubmitted, FailureDiagnosed
 from projections.base import Applied, EventProjection
 from projections.db import METADATA, conn_schema, driver
+from services.settings import Latency
 
 __all__ = [
     "ATTEMPTS",
@@ -107,7 +108,7 @@ class LearningProjection(EventProjection):
     tables = (ATTEMPTS, DIAGNOSES, LEARNER_CONCEPTS)
     consumes = (AnswerSubmitted, FailureDiagnosed)
     volatile_columns = frozenset({"projected_at"})
-    interactive = True  # the diagnosis a learner's app shows
+    latency = Latency.STREAM  # the diagnosis a learner's app shows
     # every row belongs to one learner, and learners are keys
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:

@@ -63,6 +63,7 @@ from events.lessons import (
 )
 from projections.base import Applied
 from projections.db import METADATA
+from services.settings import Latency
 
 __all__ = [
     "LESSONS",
@@ -170,7 +171,7 @@ class LessonsProjection:
     tables = (LESSONS, LESSON_PHASES, LESSON_VERSIONS, LESSON_APPLIED)
     volatile_columns: frozenset[str] = frozenset()
     partition_local = True  # everything of a lesson is keyed by it
-    interactive = False
+    latency = Latency.BULK
     _types = frozenset(
         {
             LessonRequested.event_type,

@@ -29,6 +29,7 @@ from events.content import AtomsGenerated
 from events.learning import PLAN_ROLE, RemediationPlanned
 from projections.base import Applied, EventProjection
 from projections.db import METADATA
+from services.settings import Latency
 
 __all__ = [
     "REMEDIATION_PLANS",
@@ -82,7 +83,7 @@ class RemediationProjection(EventProjection):
     tables = (REMEDIATION_PLANS,)
     consumes = (RemediationPlanned, AtomsGenerated)
     volatile_columns = frozenset({"projected_at"})
-    interactive = True  # the plan a learner waits for after a wrong answer
+    latency = Latency.INTERACTIVE  # the plan a learner waits for after a wrong answer
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:
         at_once: dict[uuid.UUID, dict[str, Any]] = {}

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from events.training import SessionJitGenerated
 from projections.base import Applied, EventProjection
 from projections.db import METADATA
+from services.settings import Latency
 
 __all__ = ["TRAINING_SESSIONS", "TrainingProjection", "TrainingSessionView", "session_of"]
 
@@ -38,7 +39,7 @@ class TrainingProjection(EventProjection):
     name = "training"
     tables = (TRAINING_SESSIONS,)
     consumes = (SessionJitGenerated,)
-    interactive = True  # today's session, which the athlete waits for
+    latency = Latency.INTERACTIVE  # today's session, which the athlete waits for
     # keyed by session
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Applied]) -> None:

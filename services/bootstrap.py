@@ -20,7 +20,7 @@ from events import CATALOG
 from services.errors import UnknownName
 from services.registry import FAMILIES
 from services.runtime.family import AgentSpec, Deps, FamilySpec, load
-from services.settings import Settings
+from services.settings import Latency, Settings
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -110,11 +110,12 @@ class Platform:
 
     def projector_processes(self) -> dict[str, list[str]]:
         """How a deployment runs the projector: the read models a learner waits on
-        (``interactive``) in a process of their own, so the bulk folds of the others
+        (``latency`` other than bulk) in a process of their own, so the bulk folds of the others
         (content, workflows, usage, ...) never delay them; name -> read models."""
         groups: dict[str, list[str]] = {"projector": [], "projector-interactive": []}
         for name, projection in self.projections.items():
-            groups["projector-interactive" if projection.interactive else "projector"].append(name)
+            bulk = projection.latency is Latency.BULK
+            groups["projector" if bulk else "projector-interactive"].append(name)
         return {process: names for process, names in groups.items() if names}
 
     def chosen_projections(self, names: Iterable[str] | None) -> list[Projection]:
@@ -219,7 +220,7 @@ class Platform:
             )
         runner = BatchRunner(
             built,
-            settings=self.settings.for_consumer(interactive=spec.interactive),
+            settings=self.settings.for_consumer(spec.latency),
             publisher=publisher,
             topics=spec.topics(self.settings),
             group_id=f"{self.settings.topic_prefix}.{spec.name}",
@@ -242,7 +243,7 @@ class Platform:
         projectors = [
             Projector(
                 p,
-                settings=self.settings.for_consumer(interactive=p.interactive),
+                settings=self.settings.for_consumer(p.latency),
                 engine=engine,
                 publisher=publisher,
             )
@@ -262,7 +263,7 @@ class Platform:
 
         deps = self.deps()
         built = spec.build(deps)
-        settings = self.settings.for_consumer(interactive=spec.interactive)
+        settings = self.settings.for_consumer(spec.latency)
         if isinstance(built, Saga):
             app = build_app(settings, spec.name, sagas=[built], deps=deps)
         else:

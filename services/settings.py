@@ -10,6 +10,7 @@ and reads it through the one ``Settings`` it is given, so values set in code
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Self, TypeVar
@@ -27,6 +28,7 @@ __all__ = [
     "SASL_PROTOCOLS",
     "SSL_PROTOCOLS",
     "STACK_ENV",
+    "Latency",
     "Settings",
     "default_packs_dir",
     "env_of",
@@ -40,6 +42,16 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 SSL_PROTOCOLS = frozenset({"SSL", "SASL_SSL"})
 SASL_PROTOCOLS = frozenset({"SASL_PLAINTEXT", "SASL_SSL"})
 _ROLE = r"^[a-z_][a-z0-9_]{0,62}$"
+
+
+class Latency(StrEnum):
+    """Who waits on a consumer's work, which sets how long its idle fetch waits."""
+
+    BULK = "bulk"  # nobody: folds and agents an operator reads later
+    # A learner, and it takes every answer: under load its wait sets its batch size.
+    STREAM = "stream"
+    INTERACTIVE = "interactive"  # a learner, on each of the few events it takes
+
 
 # Where the content packs are in a checkout; an installed package has none beside it,
 # so the image sets NLS_PACKS_DIR to the packs it ships.
@@ -164,22 +176,30 @@ class Settings(BaseSettings):
     # agents ---------------------------------------------------------------
     batch_max_records: int = Field(default=2000, ge=1)
     # Kafka and Redpanda answer a waiting fetch as soon as data arrives; the embedded
-    # Tansu broker answers only when the wait ends, so there the wait is every hop's
-    # latency floor, and a shorter one costs idle requests (CPU) on both sides: the
-    # consumers a learner waits on get a short wait, the rest a longer one, so that
-    # their idle fetches leave the CPU to the short path.
+    # Tansu broker answers only at its next look at the log (measured: a record waits
+    # up to about half the wait), so there the wait is every hop's latency floor, and
+    # a shorter one costs idle requests (CPU) on both sides. Each consumer's wait
+    # follows its Latency.
     fetch_max_wait_ms: int | None = Field(
         default=None,
         ge=0,
         le=5000,
-        description="an idle fetch's wait; unset: 250 ms on the embedded broker, 500 on Kafka",
+        description="an idle fetch's wait (Latency.BULK); unset: 250 ms on the embedded "
+        "broker, 500 on Kafka",
+    )
+    stream_fetch_max_wait_ms: int | None = Field(
+        default=None,
+        ge=0,
+        le=5000,
+        description="the same for a consumer a learner waits on that takes every answer "
+        "(Latency.STREAM); unset: 20 ms on the embedded broker, 500 on Kafka",
     )
     interactive_fetch_max_wait_ms: int | None = Field(
         default=None,
         ge=0,
         le=5000,
-        description="the same for the agents and read models a learner waits on "
-        "(AgentSpec.interactive); unset: 20 ms on the embedded broker, 500 on Kafka",
+        description="the same for a consumer a learner waits on for each event it takes "
+        "(Latency.INTERACTIVE); unset: 5 ms on the embedded broker, 500 on Kafka",
     )
     batch_timeout_ms: int = Field(default=50, ge=1)
     handler_concurrency: int = Field(default=4, ge=1, description="partitions processed at once")
@@ -279,23 +299,27 @@ class Settings(BaseSettings):
             raise ValueError("NLS_DB_READER_ROLE and NLS_DB_PROJECTOR_ROLE must differ")
         return self
 
-    def fetch_wait_ms(self, *, interactive: bool = False) -> int:
-        """How long an idle fetch of a consumer waits (see ``fetch_max_wait_ms``)."""
-        explicit = self.interactive_fetch_max_wait_ms if interactive else self.fetch_max_wait_ms
+    def fetch_wait_ms(self, latency: Latency = Latency.BULK) -> int:
+        """How long an idle fetch of a consumer of ``latency`` waits."""
+        explicit = {
+            Latency.BULK: self.fetch_max_wait_ms,
+            Latency.STREAM: self.stream_fetch_max_wait_ms,
+            Latency.INTERACTIVE: self.interactive_fetch_max_wait_ms,
+        }[latency]
         if explicit is not None:
             return explicit
         if self.broker_flavour != "tansu":
             return 500
-        # 10 ms for the interactive consumers took 5-10 ms off the JIT bench, but at
-        # 1,000 answers/s the diagnoser's smaller batches doubled its p99
-        # (tools/bench/pipeline.py); the others wait 250 ms, which frees CPU.
-        return 20 if interactive else 250
+        # The answer stream's consumers keep 20 ms: at 1,000 answers/s a 5 ms wait
+        # made the diagnoser's batches so small that its p99 went from 38-49 to
+        # 133-154 ms (tools/bench/pipeline.py). Those behind it take a few events
+        # each, and 5 ms took 7 ms off the JIT bench's p95; the others wait 250 ms,
+        # which leaves the CPU to both paths.
+        return {Latency.BULK: 250, Latency.STREAM: 20, Latency.INTERACTIVE: 5}[latency]
 
-    def for_consumer(self, *, interactive: bool) -> Settings:
-        """These settings, with the fetch wait of an interactive consumer or a plain one."""
-        return self.model_copy(
-            update={"fetch_max_wait_ms": self.fetch_wait_ms(interactive=interactive)}
-        )
+    def for_consumer(self, latency: Latency) -> Settings:
+        """These settings, with the fetch wait of a consumer of ``latency``."""
+        return self.model_copy(update={"fetch_max_wait_ms": self.fetch_wait_ms(latency)})
 
     def faust_data_path(self) -> Path:
         """Where faust apps keep their data (each in its own folder under it)."""

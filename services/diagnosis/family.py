@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from events.learning import AnswerSubmitted, FailureDiagnosed
 from services.runtime.family import AgentSpec, Deps, FamilySpec
+from services.settings import Latency
 
 __all__ = ["FAMILY"]
 
@@ -26,7 +27,7 @@ FAMILY = FamilySpec(
             runner="batched",
             build=_diagnoser,
             replicas=2,
-            interactive=True,
+            latency=Latency.STREAM,
         ),
     ),
     read_models=("projections.learning:LearningProjection",),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from events.content import AtomGenerationRequested, AtomsGenerated
 from events.learning import FailureDiagnosed, RemediationPlanned
 from services.runtime.family import AgentSpec, Deps, FamilySpec
+from services.settings import Latency
 
 if TYPE_CHECKING:
     from services.remediation.store import ContentStore
@@ -62,7 +63,7 @@ FAMILY = FamilySpec(
             runner="faust",
             build=_router,
             replicas=2,
-            interactive=True,
+            latency=Latency.INTERACTIVE,
         ),
         AgentSpec(
             "jit",
@@ -72,7 +73,7 @@ FAMILY = FamilySpec(
             runner="faust",
             build=_generator,
             replicas=2,
-            interactive=True,
+            latency=Latency.INTERACTIVE,
         ),
     ),
     read_models=("projections.remediation:RemediationProjection",),

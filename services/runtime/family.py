@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from events import CATALOG, Payload, TopicNames
 from events.sagas import SagaDeadlineReached
-from services.settings import Settings
+from services.settings import Latency, Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -134,10 +134,9 @@ class AgentSpec:
     build: Callable[[Deps], Any]
     saga: bool = False
     replicas: int = 1  # processes in the compose deployment (at most the partitions)
-    # A learner waits on what it produces: it fetches with the short wait
-    # (Settings.interactive_fetch_max_wait_ms), which on the embedded broker is
-    # each hop's latency floor.
-    interactive: bool = False
+    # Who waits on what it produces: its idle fetch's wait (Settings.fetch_wait_ms),
+    # which on the embedded broker is each hop's latency floor.
+    latency: Latency = Latency.BULK
 
     @property
     def consumed_types(self) -> frozenset[str]:

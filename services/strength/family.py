@@ -6,6 +6,7 @@ from typing import Any
 
 from events.training import SessionJitGenerated, SessionJitRequested
 from services.runtime.family import AgentSpec, Deps, FamilySpec
+from services.settings import Latency
 
 __all__ = ["FAMILY"]
 
@@ -29,7 +30,7 @@ FAMILY = FamilySpec(
             produces=(SessionJitGenerated,),
             runner="faust",
             build=_adjuster,
-            interactive=True,
+            latency=Latency.INTERACTIVE,
         ),
     ),
     read_models=("projections.training:TrainingProjection",),

@@ -23,7 +23,7 @@ from projections.roles import saslprep, scram_verifier
 from services.bootstrap import bootstrap
 from services.runtime.faust_app import build_app
 from services.runtime.probe import check_heartbeat, check_url, heartbeat_age
-from services.settings import Settings
+from services.settings import Latency, Settings
 from tools.devstack.compose import (
     FAUST_DATA,
     METRICS_PORT,
@@ -273,7 +273,7 @@ def test_every_agent_of_the_registry_is_a_service(platform: Any) -> None:
     }
     assert sorted(n for names in folds.values() for n in names) == sorted(platform.projections)
     assert set(folds["projector-interactive"]) == {
-        n for n, p in platform.projections.items() if p.interactive
+        n for n, p in platform.projections.items() if p.latency is not Latency.BULK
     }
     partitions = int(COMPOSE["x-nls-env"]["NLS_TOPIC_PARTITIONS"])
     for name, (spec, args) in workers.items():
