@@ -313,7 +313,7 @@ class Settings(BaseSettings):
         # The answer stream's consumers keep 20 ms: at 1,000 answers/s a 5 ms wait
         # made the diagnoser's batches so small that its p99 went from 38-49 to
         # 133-154 ms (tools/bench/pipeline.py). Those behind it take a few events
-        # each, and 5 ms took 7 ms off the JIT bench's p95; the others wait 250 ms,
+        # each, and 5 ms took 6-9 ms off the JIT bench's p95s; the others wait 250 ms,
         # which leaves the CPU to both paths.
         return {Latency.BULK: 250, Latency.STREAM: 20, Latency.INTERACTIVE: 5}[latency]
 
