@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events import CATALOG, Envelope, Payload, TopicNames
-from projections.db import METADATA, conn_schema, driver
+from projections.db import METADATA, driver, qualified
 from services.bus.consumer import Delivery
 from services.settings import Latency
 
@@ -164,10 +164,6 @@ async def insert_ignore(
         await conn.execute(insert(table).values(list(rows)).on_conflict_do_nothing())
 
 
-def _checkpoints_in(conn: AsyncConnection) -> str:
-    return f'"{conn_schema(conn)}".{CHECKPOINTS.name}'
-
-
 async def load_checkpoints(
     conn: AsyncConnection, projection: str
 ) -> dict[tuple[str, int], Checkpoint]:
@@ -176,7 +172,7 @@ async def load_checkpoints(
     pg = await driver(conn)
     rows = await pg.fetch(
         "SELECT topic, partition, next_offset, log_id, last_fingerprint "
-        f"FROM {_checkpoints_in(conn)} WHERE projection = $1",
+        f"FROM {qualified(conn, CHECKPOINTS)} WHERE projection = $1",
         projection,
     )
     return {(r[0], r[1]): Checkpoint(r[2], r[3], r[4]) for r in rows}
@@ -189,7 +185,7 @@ async def save_checkpoints(
         return
     pg = await driver(conn)
     await pg.execute(
-        f"INSERT INTO {_checkpoints_in(conn)} "
+        f"INSERT INTO {qualified(conn, CHECKPOINTS)} "
         "(projection, topic, partition, next_offset, log_id, last_fingerprint) "
         "SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[], $6::bigint[]) "
         "ON CONFLICT (projection, topic, partition) DO UPDATE SET "

@@ -20,6 +20,7 @@ __all__ = [
     "in_schema",
     "make_engine",
     "plain_url",
+    "qualified",
     "schema_of",
 ]
 
@@ -73,6 +74,11 @@ def conn_schema(conn: AsyncConnection) -> str:
     """The schema a connection's tables map to."""
     mapping = conn.sync_connection.get_execution_options().get("schema_translate_map") or {}  # type: ignore[union-attr]
     return mapping.get(None) or "public"
+
+
+def qualified(conn: AsyncConnection, table: Any) -> str:
+    """``table``'s name in raw SQL on ``conn``: in the schema the connection maps to."""
+    return f'"{conn_schema(conn)}".{table.name}'
 
 
 async def driver(conn: AsyncConnection) -> Any:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from events.content import Atom, ConceptImported
 from projections.content import CONCEPTS, LEARNING_ATOMS
-from projections.db import conn_schema, driver
+from projections.db import driver, qualified
 
 __all__ = ["ContentStore", "MemoryContentStore", "PostgresContentStore", "Snapshot"]
 
@@ -86,11 +86,9 @@ class PostgresContentStore:
         """One statement, one round trip: a remediation asks for this for every failed
         answer, and it is on the learner's path (three queries cost 6 ms at p50)."""
         async with self.engine.connect() as conn:
-            schema = conn_schema(conn)
             row = await (await driver(conn)).fetchrow(
                 _SNAPSHOT.format(
-                    concepts=f'"{schema}".{CONCEPTS.name}',
-                    atoms=f'"{schema}".{LEARNING_ATOMS.name}',
+                    concepts=qualified(conn, CONCEPTS), atoms=qualified(conn, LEARNING_ATOMS)
                 ),
                 concept_id,
             )
