@@ -25,7 +25,11 @@ from typing import Any
 import pytest
 import uvicorn
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -191,6 +195,10 @@ class Console:
                 return probe(d)
             except StaleElementReferenceException:  # a live fragment was redrawn
                 return False
+            except WebDriverException as e:  # Chrome's word for the same race
+                if "does not belong to the document" in str(e.msg):
+                    return False
+                raise
 
         return WebDriverWait(self.d, timeout, poll_frequency=0.2).until(safe, what)
 
@@ -215,6 +223,16 @@ class Console:
 
     def text(self, css: str) -> str:
         return str(self.d.find_element(By.CSS_SELECTOR, css).text)
+
+    def attributes(self, css: str, *names: str) -> list[list[str]]:
+        """The attributes ``names`` of every element ``css`` finds, read in one script: a
+        live fragment redrawn between two reads cannot leave an element behind."""
+        script = (
+            "const [css, names] = arguments;"
+            "return Array.from(document.querySelectorAll(css),"
+            " e => names.map(n => String(e.getAttribute(n))));"
+        )
+        return list(self.d.execute_script(script, css, list(names)))
 
     def fill(self, field_id: str, value: str) -> None:
         field = self.d.find_element(By.ID, field_id)
@@ -332,9 +350,9 @@ def test_the_console_in_a_browser(
         seen: set[str] = set()
 
         def phases_done(d: WebDriver) -> bool:
-            for li in d.find_elements(By.CSS_SELECTOR, "#phases li"):
-                if li.get_attribute("data-status") in ("completed", "skipped"):
-                    seen.add(str(li.get_attribute("data-phase")))
+            for phase, status in c.attributes("#phases li", "data-phase", "data-status"):
+                if status in ("completed", "skipped"):
+                    seen.add(phase)
             return c.text("#lesson-status") == "completed"
 
         c.wait("the lesson to complete", phases_done, timeout=120)
@@ -342,10 +360,7 @@ def test_the_console_in_a_browser(
         # the new lesson joins the dropdown of existing lessons, selected (the page reloads
         # itself once the lesson it could not offer yet is done)
         c.wait("the dropdown", lambda d: d.find_elements(By.ID, "improve-lesson"))
-        orders = [
-            float(str(b.get_attribute("data-order")))
-            for b in driver.find_elements(By.CSS_SELECTOR, "article.lesson section.block")
-        ]
+        orders = [float(o) for (o,) in c.attributes("article.lesson section.block", "data-order")]
         assert len(orders) >= 5 and orders == sorted(orders)
         lesson = c.path().split("lesson=")[1]
         chosen = Select(driver.find_element(By.ID, "lesson-select")).first_selected_option
