@@ -46,10 +46,7 @@ CHECKPOINTS = Table(
     Column("last_fingerprint", BigInteger),
 )
 # Columns added after the first release, for databases created before them.
-CHECKPOINT_UPGRADES = (
-    "ADD COLUMN IF NOT EXISTS log_id varchar(255)",
-    "ADD COLUMN IF NOT EXISTS last_fingerprint bigint",
-)
+CHECKPOINT_UPGRADES = {"log_id": "varchar(255)", "last_fingerprint": "bigint"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,9 @@ def plain_url(url: str) -> str:
     return u.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def make_engine(settings: Settings, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
+def make_engine(
+    settings: Settings, *, read_only: bool = False, pool_size: int | None = None, **kwargs: Any
+) -> AsyncEngine:
     if not settings.database_url:
         raise ConfigurationError("no database configured: set DATABASE_URL or start `nls dev up`")
     server_settings = {"application_name": "nls"}
@@ -50,8 +52,8 @@ def make_engine(settings: Settings, *, read_only: bool = False, **kwargs: Any) -
         server_settings["default_transaction_read_only"] = "on"
     return create_async_engine(
         asyncpg_url(settings.database_url),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        pool_size=pool_size or settings.db_pool_size,
+        max_overflow=pool_size or settings.db_pool_size,
         pool_pre_ping=True,
         connect_args={"server_settings": server_settings},
         execution_options={"schema_translate_map": {None: settings.db_schema}},

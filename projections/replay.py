@@ -83,19 +83,22 @@ async def rebuild(
     """
     live = schema_of(engine)
     scratch = _rebuild_schema(live, projection)
-    # Child processes take about a second to start: start them now, while the fresh
-    # schema is made and the log's ends are read, and let them go if the log is small.
-    pool = (
-        _Children(projection, workers - 1) if workers > 1 and projection.partition_local else None
+    ends = await _log_ends(settings, projection)
+    total = sum(ends.values())
+    parallel = (
+        workers > 1
+        and projection.partition_local
+        and len(ends) > 1
+        and total >= PARALLEL_MIN_EVENTS
     )
+    # Child processes take about a second to start: start them now, while the fresh
+    # schema is made, and only for a log large enough to repay them.
+    pool = _Children(projection, workers - 1) if parallel else None
     async with engine.begin() as conn:
         await conn.execute(text(f'DROP SCHEMA IF EXISTS "{scratch}" CASCADE'))
         await create_schema(conn, scratch, [*projection.tables, CHECKPOINTS])
     await setup_tables(engine, projection)
     log_id = await cluster_id(settings)
-    ends = await _log_ends(settings, projection)
-    total = sum(ends.values())
-    parallel = pool is not None and total >= PARALLEL_MIN_EVENTS
     groups = _split(
         sorted(ends, key=lambda tp: (tp.topic, tp.partition)), workers if parallel else 1
     )
@@ -119,7 +122,7 @@ async def rebuild(
         log_id,
     )
     try:
-        if len(groups) == 1 or pool is None:
+        if pool is None:
             counts = [await own]
         else:
             counts = await pool.run(settings, scratch, groups[1:], ends, own, report, log_id)
@@ -361,8 +364,7 @@ class _Children:
             drain()
 
     def close(self) -> None:
-        # Unused children (a small log) are not waited for: they exit on their own.
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool.shutdown(cancel_futures=True)
 
 
 _PROGRESS: Any = None  # in a child: the queue its progress goes to

@@ -72,12 +72,29 @@ def agent_name(projection: Projection) -> str:
     return f"projection.{projection.name}"
 
 
-async def setup_tables(engine: AsyncEngine, projection: Projection) -> None:
+async def setup_tables(engine: AsyncEngine, *projections: Projection) -> None:
+    """Create the read models' tables and the checkpoints, where missing, in one
+    transaction; add the checkpoint columns a database from an earlier release lacks."""
     async with engine.begin() as conn:
         schema = schema_of(engine)
-        await create_schema(conn, schema, [*projection.tables, CHECKPOINTS])
-        for change in CHECKPOINT_UPGRADES:
-            await conn.execute(text(f'ALTER TABLE "{schema}".projection_checkpoints {change}'))
+        tables = [t for p in projections for t in p.tables]
+        await create_schema(conn, schema, [*dict.fromkeys(tables), CHECKPOINTS])
+        have = set(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_schema = :s AND table_name = 'projection_checkpoints'"
+                    ),
+                    {"s": schema},
+                )
+            ).scalars()
+        )
+        # ALTER TABLE locks the table every projection writes: only when it must
+        for column, kind in CHECKPOINT_UPGRADES.items():
+            if column not in have:
+                table = f'"{schema}".projection_checkpoints'
+                await conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
 
 
 @dataclass

@@ -202,7 +202,7 @@ class Platform:
         ):
             publisher = self.overrides.get("publisher", own)
             if spec.runner == "projector":
-                await self._run_projector(deps, publisher, projections, stop)
+                await self._run_projector(publisher, projections, stop)
                 return
             await self._run_inline(spec, spec.build(deps), publisher, stop)
 
@@ -235,21 +235,29 @@ class Platform:
         return {n: a for n, a in self.agents.items() if a.runner != "faust"}
 
     async def _run_projector(
-        self, deps: Deps, publisher: Any, names: Sequence[str], stop: asyncio.Event
+        self, publisher: Any, names: Sequence[str], stop: asyncio.Event
     ) -> None:
-        from projections.runner import Projector
+        from projections.db import make_engine
+        from projections.runner import Projector, setup_tables
 
-        engine = deps.engine()
-        projectors = [
-            Projector(
-                p,
-                settings=self.settings.for_consumer(p.latency),
-                engine=engine,
-                publisher=publisher,
+        chosen = self.chosen_projections(names)
+        # A connection for each read model, folding at once: none waits for another's.
+        engine = make_engine(self.settings, pool_size=max(self.settings.db_pool_size, len(chosen)))
+        try:
+            await setup_tables(engine, *chosen)  # once, before each projector checks them
+            await asyncio.gather(
+                *(
+                    Projector(
+                        p,
+                        settings=self.settings.for_consumer(p.latency),
+                        engine=engine,
+                        publisher=publisher,
+                    ).run(stop)
+                    for p in chosen
+                )
             )
-            for p in self.chosen_projections(names)
-        ]
-        await asyncio.gather(*(p.run(stop) for p in projectors))
+        finally:
+            await engine.dispose()
 
     def faust_app(self, name: str) -> AgentApp:
         """The faust app of a faust agent; its resources close when the app stops."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 from collections.abc import Sequence
 from typing import Any
 
@@ -124,8 +126,12 @@ async def test_replay_equals_live_and_swaps_under_a_running_projector(
             )
             live, _ = await checksum(engine, projection)
             async with EventPublisher(settings) as pub:
-                result = await rebuild(projection, settings=settings, engine=engine, publisher=pub)
+                result = await rebuild(
+                    projection, settings=settings, engine=engine, publisher=pub, workers=2
+                )
             assert result.applied == 300 and result.dead_letters == 0
+            # a log this small is folded here: no child process was started for it
+            assert multiprocessing.active_children() == []
             assert (await checksum(engine, projection))[0] == live
             # The running projector keeps going on the swapped-in tables.
             async with EventPublisher(settings) as pub:
@@ -397,5 +403,53 @@ async def test_plans_agree_with_the_atoms_stored_whatever_was_redelivered(
             stored = await query_rows(engine, "SELECT id FROM learning_atoms")
             assert {str(r.id) for r in stored} == first_ids, order
             assert plan.jit_requested and {a["atom_id"] for a in plan.atoms} == first_ids, order
+    finally:
+        await engine.dispose()
+
+
+async def test_setup_creates_every_read_model_and_upgrades_old_checkpoints(
+    settings: Settings,
+) -> None:
+    """A database from before the checkpoints knew their log: the projector's one setup
+    adds the columns, creates each read model's tables, and a second setup changes
+    nothing (no lock on the checkpoints every projection writes)."""
+    from projections.remediation import RemediationProjection
+
+    engine = make_engine(settings)
+    schema = settings.db_schema
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            await conn.execute(
+                text(
+                    f'CREATE TABLE "{schema}".projection_checkpoints (projection varchar(100), '
+                    "topic varchar(255), partition int, next_offset bigint NOT NULL, "
+                    "PRIMARY KEY (projection, topic, partition))"
+                )
+            )
+            await conn.execute(
+                text(f'INSERT INTO "{schema}".projection_checkpoints VALUES (:p, :t, 0, 7)'),
+                {"p": "learning", "t": "t"},
+            )
+        projections = (LearningProjection(), RemediationProjection())
+        await setup_tables(engine, *projections)
+        columns = await rows(
+            engine,
+            "SELECT column_name FROM information_schema.columns "
+            f"WHERE table_schema = '{schema}' AND table_name = 'projection_checkpoints'",
+        )
+        assert {c for (c,) in columns} >= {"next_offset", "log_id", "last_fingerprint"}
+        assert await rows(
+            engine, f'SELECT next_offset, log_id FROM "{schema}".projection_checkpoints'
+        ) == [(7, None)]
+        for p in projections:
+            for table in p.tables:
+                assert await count_rows(engine, table.name) == 0
+
+        async with engine.connect() as watcher:
+            # a reader of the checkpoints does not hold up a setup that has nothing to add
+            await watcher.execute(text(f'SELECT 1 FROM "{schema}".projection_checkpoints'))
+            await asyncio.wait_for(setup_tables(engine, *projections), 10)
+            await watcher.rollback()
     finally:
         await engine.dispose()
