@@ -47,6 +47,9 @@ def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
     raise AssertionError(f"timed out waiting for {what}")
 
 
+# Twenty processes on two cores, and some twenty CLI runs that start Python each: its own
+# waits bound each step, and the whole may take longer than the suite's five minutes.
+@pytest.mark.timeout(600)
 def test_dev_stack_runs_the_platform_and_the_cli_operates_it(
     postgres: DatabaseInfo, tmp_path: Path
 ) -> None:
