@@ -72,9 +72,8 @@ async def initialise(
             report.roles = (settings.db_reader_role, settings.db_projector_role)
         owner = engine_as(settings, settings.db_projector_role) if roles else admin
         try:
-            for projection in projections:
-                await setup_tables(owner, projection)
-                report.read_models.append(projection.name)
+            await setup_tables(owner, *projections)
+            report.read_models.extend(p.name for p in projections)
         finally:
             if owner is not admin:
                 await owner.dispose()

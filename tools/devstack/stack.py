@@ -112,8 +112,8 @@ class DevStack:
         platform = bootstrap(effective)
         engine = make_engine(effective)
         try:
+            await setup_tables(engine, *platform.projections.values())
             for projection in platform.projections.values():
-                await setup_tables(engine, projection)
                 # Read models of another log (an earlier stack's) start over now, before
                 # anyone reads them: they will equal this stack's log.
                 await reconcile(engine, projection, effective)
