@@ -34,7 +34,7 @@ from projections.base import (
     load_checkpoints,
     save_checkpoints,
 )
-from projections.db import create_schema, schema_of
+from projections.db import create_schema, qualified, schema_of
 from projections.log_check import fingerprint_of, reconcile
 from services.bus.admin import cluster_id
 from services.bus.consumer import Delivery, consumer_config
@@ -93,7 +93,7 @@ async def setup_tables(engine: AsyncEngine, *projections: Projection) -> None:
         # ALTER TABLE locks the table every projection writes: only when it must
         for column, kind in CHECKPOINT_UPGRADES.items():
             if column not in have:
-                table = f'"{schema}".projection_checkpoints'
+                table = qualified(conn, CHECKPOINTS)
                 await conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
 
 
