@@ -104,6 +104,26 @@ def env_of(model: BaseModel, *, only_set: bool = False) -> dict[str, str]:
     return out
 
 
+# The answer stream's consumers keep 20 ms: at 1,000 answers/s a 5 ms wait made the
+# diagnoser's batches so small that its p99 went from 38-49 to 133-154 ms
+# (tools/bench/pipeline.py). Those behind it take a few events each, and 5 ms took
+# 6-9 ms off the JIT bench's p95s; the others wait 250 ms, which leaves the CPU to
+# both paths.
+TANSU_FETCH_WAIT_MS = {Latency.BULK: 250, Latency.STREAM: 20, Latency.INTERACTIVE: 5}
+KAFKA_FETCH_WAIT_MS = 500
+
+
+def _fetch_wait(what: str, latency: Latency) -> Any:
+    """The optional fetch wait of consumers of ``latency``, in ms."""
+    return Field(
+        default=None,
+        ge=0,
+        le=5000,
+        description=f"{what}; unset: {TANSU_FETCH_WAIT_MS[latency]} ms on the embedded "
+        f"broker, {KAFKA_FETCH_WAIT_MS} on Kafka",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NLS_", extra="ignore")
 
@@ -180,26 +200,14 @@ class Settings(BaseSettings):
     # up to about half the wait), so there the wait is every hop's latency floor, and
     # a shorter one costs idle requests (CPU) on both sides. Each consumer's wait
     # follows its Latency.
-    fetch_max_wait_ms: int | None = Field(
-        default=None,
-        ge=0,
-        le=5000,
-        description="an idle fetch's wait (Latency.BULK); unset: 250 ms on the embedded "
-        "broker, 500 on Kafka",
+    fetch_max_wait_ms: int | None = _fetch_wait("an idle fetch's wait (Latency.BULK)", Latency.BULK)
+    stream_fetch_max_wait_ms: int | None = _fetch_wait(
+        "the same for a consumer a learner waits on that takes every answer (Latency.STREAM)",
+        Latency.STREAM,
     )
-    stream_fetch_max_wait_ms: int | None = Field(
-        default=None,
-        ge=0,
-        le=5000,
-        description="the same for a consumer a learner waits on that takes every answer "
-        "(Latency.STREAM); unset: 20 ms on the embedded broker, 500 on Kafka",
-    )
-    interactive_fetch_max_wait_ms: int | None = Field(
-        default=None,
-        ge=0,
-        le=5000,
-        description="the same for a consumer a learner waits on for each event it takes "
-        "(Latency.INTERACTIVE); unset: 5 ms on the embedded broker, 500 on Kafka",
+    interactive_fetch_max_wait_ms: int | None = _fetch_wait(
+        "the same for a consumer a learner waits on for each event it takes (Latency.INTERACTIVE)",
+        Latency.INTERACTIVE,
     )
     batch_timeout_ms: int = Field(default=50, ge=1)
     handler_concurrency: int = Field(default=4, ge=1, description="partitions processed at once")
@@ -309,13 +317,8 @@ class Settings(BaseSettings):
         if explicit is not None:
             return explicit
         if self.broker_flavour != "tansu":
-            return 500
-        # The answer stream's consumers keep 20 ms: at 1,000 answers/s a 5 ms wait
-        # made the diagnoser's batches so small that its p99 went from 38-49 to
-        # 133-154 ms (tools/bench/pipeline.py). Those behind it take a few events
-        # each, and 5 ms took 6-9 ms off the JIT bench's p95s; the others wait 250 ms,
-        # which leaves the CPU to both paths.
-        return {Latency.BULK: 250, Latency.STREAM: 20, Latency.INTERACTIVE: 5}[latency]
+            return KAFKA_FETCH_WAIT_MS
+        return TANSU_FETCH_WAIT_MS[latency]
 
     def for_consumer(self, latency: Latency) -> Settings:
         """These settings, with the fetch wait of a consumer of ``latency``."""
